@@ -1,0 +1,20 @@
+export {childProcessEnv, ENV_VARS, type EnvSnapshot, type EnvVarSpec, readEnv, secretValues} from './env.js'
+export {
+  type ConfigFile,
+  type ConfigFlags,
+  type ConfigSource,
+  DEFAULT_DATA_DIR,
+  type NetworkOverride,
+  networkNames,
+  readConfigFile,
+  type ResolvedConfig,
+  resolveConfig,
+  type ResolveConfigOptions,
+} from './load-config.js'
+export {
+  BUILTIN_NETWORKS,
+  DEFAULT_NETWORK,
+  defineNetwork,
+  type NetworkContracts,
+  type NetworkProfile,
+} from './networks.js'

@@ -1,0 +1,67 @@
+/**
+ * The error taxonomy. Every code core can throw is listed here with its category, so the set of
+ * codes (part of the `--json` contract) is reviewable in one place.
+ */
+import {type ErrorCategory, type ErrorDetails, LilypadError} from './lilypad-error.js'
+
+export {
+  type ErrorCategory,
+  type ErrorDetails,
+  type JsonValue,
+  LilypadError,
+  isLilypadError,
+} from './lilypad-error.js'
+
+/** Every error code, with the category that sets its exit code. */
+export const ERROR_CODES = {
+  // usage (exit 2)
+  USAGE: 'usage',
+  INPUT_MALFORMED: 'usage',
+  INPUT_DUPLICATE: 'usage',
+  MODULE_REF_INVALID: 'usage',
+  MODULE_REF_UNSAFE: 'usage',
+  UNKNOWN_NETWORK: 'usage',
+  DIRECTORY_NOT_EMPTY: 'usage',
+  // config and module (exit 3)
+  CONFIG_INVALID: 'config',
+  MODULE_NOT_FOUND: 'module',
+  MODULE_REF_NOT_FOUND: 'module',
+  MODULE_TEMPLATE_MISSING: 'module',
+  MODULE_CACHE_LOCKED: 'module',
+  MODULE_GIT_FAILED: 'module',
+  TEMPLATE_SYNTAX: 'module',
+  TEMPLATE_UNSUPPORTED: 'module',
+  TEMPLATE_INPUT_MISSING: 'module',
+  TEMPLATE_RENDER_FAILED: 'module',
+  TEMPLATE_NOT_JSON: 'module',
+  MODULE_INVALID: 'module',
+  SCAFFOLD_FAILED: 'module',
+  // network (exit 4)
+  NETWORK_UNREACHABLE: 'network',
+  TIMEOUT: 'network',
+  // interrupted (exit 130)
+  INTERRUPTED: 'interrupted',
+  // a bug (exit 1)
+  INTERNAL: 'internal',
+} as const satisfies Record<string, ErrorCategory>
+
+/** A known error code. */
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** Fields of an error besides its code; the category comes from {@link ERROR_CODES}. */
+export interface ErrorFields {
+  message: string
+  hints?: readonly string[] | undefined
+  details?: ErrorDetails | undefined
+  cause?: unknown
+}
+
+/**
+ * Builds a {@link LilypadError} for a known code, taking the category from the taxonomy.
+ *
+ * @example
+ * throw lilypadError('INPUT_MALFORMED', {message: '"foo" is not KEY=VALUE', hints: ['-i Message=hi']})
+ */
+export function lilypadError(code: ErrorCode, fields: ErrorFields): LilypadError {
+  return new LilypadError({code, category: ERROR_CODES[code], ...fields})
+}

@@ -1,0 +1,13 @@
+/**
+ * The lilypad library: everything the CLI does, callable from code.
+ *
+ * @example
+ * import {renderModule, resolveConfig, parseInputs} from 'lilypad'
+ * const config = await resolveConfig({flags: {network: 'testnet'}})
+ * const {rendered} = await renderModule('cowsay:v0.0.3', parseInputs(['Message=hi']), {config})
+ */
+export * from './core/config/index.js'
+export {ERROR_CODES, type ErrorCode, LilypadError, isLilypadError, lilypadError} from './core/errors/index.js'
+export {type ModuleInputs, parseInputs} from './core/module/inputs.js'
+export {type RenderedModule, type RenderModuleOptions, renderModule} from './core/module/render-module.js'
+export {redact} from './core/util/redact.js'

@@ -1,0 +1,54 @@
+/**
+ * Human text for module results and progress.
+ */
+import type {ModuleEvent} from '../../core/module/repo-cache.js'
+
+/** One line describing a module event, for the spinner or a warning. */
+export function describeModuleEvent(event: ModuleEvent): string {
+  switch (event.type) {
+    case 'module.ref-moved':
+      return `${event.ref} now points at ${event.to.slice(0, 12)} (was ${event.from.slice(0, 12)}); using the new commit.`
+    case 'module.offline':
+      return `Could not reach the module repository; using the cached commit ${event.commit.slice(0, 12)} for ${event.ref}.`
+    default:
+      return event.type.replace(/^module\./, 'module: ')
+  }
+}
+
+/** Lists a template's inputs, e.g. for a render without any `-i`. */
+export function formatTemplateInputs(inputs: readonly {name: string; required: boolean}[]): string {
+  const parts = inputs.map((input) => `${input.name} (${input.required ? 'required' : 'optional'})`)
+  const example = inputs[0]?.name ?? 'Name'
+  return `This module takes inputs: ${parts.join(', ')}. Pass them with -i ${example}=<value>.`
+}
+
+/** Human summary of `module validate`. */
+export function formatModuleCheck(result: {
+  dir: string
+  templatePath: string
+  inputs: readonly {name: string; required: boolean}[]
+}): string {
+  const lines = [`✔ ${result.dir} is a valid Lilypad module (${result.templatePath}).`]
+  if (result.inputs.length > 0) lines.push(formatTemplateInputs(result.inputs))
+  return lines.join('\n')
+}
+
+/** Human summary of `module init`, with next steps. */
+export function formatModuleInit(result: {
+  dir: string
+  template: string
+  files: readonly string[]
+  commit: string
+  tag: string
+}): string {
+  return [
+    `✔ Created a ${result.template} module in ${result.dir}`,
+    `  ${result.files.length} files, first commit ${result.commit.slice(0, 12)}, tagged ${result.tag}`,
+    '',
+    'Next steps:',
+    `  cd ${result.dir}`,
+    '  lilypad module validate',
+    `  lilypad module render file://${result.dir}:${result.tag}`,
+    '  Read README.md to build it, push it to a public git host and run it with lilypad run.',
+  ].join('\n')
+}
