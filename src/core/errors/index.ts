@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   MODULE_REF_NOT_FOUND: 'module',
   MODULE_TEMPLATE_MISSING: 'module',
   MODULE_CACHE_LOCKED: 'module',
+  MODULE_CACHE_FAILED: 'module',
   MODULE_GIT_FAILED: 'module',
   TEMPLATE_SYNTAX: 'module',
   TEMPLATE_UNSUPPORTED: 'module',
