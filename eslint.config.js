@@ -1,23 +1,21 @@
 import js from '@eslint/js'
 import prettier from 'eslint-config-prettier'
+import globals from 'globals'
+import {defineConfig} from 'eslint/config'
 import tseslint from 'typescript-eslint'
 
 /** Layers (DESIGN §5): commands → cli → {ui, core}; devnet → core; core imports nothing above it. */
 const outsideCore = ['**/cli/**', '**/ui/**', '**/commands/**', '**/devnet/**']
 const terminalLibs = ['chalk', 'ora', '@oclif/core', '@oclif/core/*']
 
-export default tseslint.config(
+export default defineConfig(
   {ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'templates/**', 'test/fixtures/**', 'tmp/**']},
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: {
-        projectService: {
-          allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs', 'bench/*.mjs', 'test/*.js'],
-        },
-        tsconfigRootDir: import.meta.dirname,
-      },
+      globals: globals.node,
+      parserOptions: {project: ['./tsconfig.eslint.json'], tsconfigRootDir: import.meta.dirname},
     },
     rules: {
       'no-console': 'error',
@@ -108,6 +106,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
     },
+  },
+  {
+    // Plain JavaScript (bin, scripts, benchmarks, configs) is linted without type information.
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
   },
   prettier,
 )

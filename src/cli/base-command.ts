@@ -161,6 +161,7 @@ export abstract class LilypadCommand<T extends object> extends Command {
     writeStdout(JSON.stringify(json, null, 2))
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- oclif awaits catch(); nothing here is async
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
     this.reporter.stop()
     let err = toLilypadError(error)

@@ -22,7 +22,9 @@ export function formatError(
     let cause: unknown = error.cause
     while (cause !== undefined) {
       lines.push(
-        c.dim(`Caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`),
+        c.dim(
+          `Caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : JSON.stringify(cause)}`,
+        ),
       )
       cause = cause instanceof Error ? cause.cause : undefined
     }

@@ -22,7 +22,7 @@ export function createReporter(options: {
 }): Reporter {
   const env = options.env ?? process.env
   const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false'
-  if (options.json || ci || process.stderr.isTTY !== true) return silent
+  if (options.json || ci || !process.stderr.isTTY) return silent
   let spinner: Ora | undefined
   return {
     step(text) {

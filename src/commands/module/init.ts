@@ -4,6 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {LilypadCommand} from '../../cli/base-command.js'
 import {templatesDir} from '../../cli/package-paths.js'
+import {childProcessEnv} from '../../core/config/index.js'
 import {lilypadError} from '../../core/errors/index.js'
 import {scaffoldModule} from '../../core/module/scaffold.js'
 import {formatModuleInit} from '../../ui/render/module.js'
@@ -16,6 +17,7 @@ export interface ModuleInitResult {
   files: string[]
   commit: string
   tag: string
+  nextSteps: string[]
 }
 
 const TEMPLATES = ['docker', 'wasm'] as const
@@ -52,6 +54,7 @@ export default class ModuleInit extends LilypadCommand<ModuleInitResult> {
       ...(flags.name === undefined ? {} : {name: flags.name}),
       force: flags.force,
       templatesDir: templatesDir(),
+      env: childProcessEnv(),
     })
     return {
       dir: result.dir,
@@ -59,12 +62,13 @@ export default class ModuleInit extends LilypadCommand<ModuleInitResult> {
       files: result.files,
       commit: result.commit,
       tag: result.tag,
+      nextSteps: result.nextSteps,
     }
   }
 
   private async chooseTemplate(yes: boolean): Promise<string> {
     if (yes) return 'docker'
-    if (this.jsonEnabled() || process.stdin.isTTY !== true || process.stderr.isTTY !== true) {
+    if (this.jsonEnabled() || !process.stdin.isTTY || !process.stderr.isTTY) {
       throw lilypadError('USAGE', {
         message: 'Choose a template: there is no terminal to ask on.',
         hints: ['Pass --template docker or --template wasm, or --yes for the docker template.'],

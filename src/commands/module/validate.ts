@@ -3,6 +3,7 @@ import {resolve} from 'node:path'
 import {Args} from '@oclif/core'
 
 import {LilypadCommand} from '../../cli/base-command.js'
+import {childProcessEnv} from '../../core/config/index.js'
 import {lilypadError} from '../../core/errors/index.js'
 import {checkLocalModule} from '../../core/module/local-module.js'
 import {formatModuleCheck} from '../../ui/render/module.js'
@@ -32,7 +33,7 @@ export default class ModuleValidate extends LilypadCommand<ModuleValidateResult>
 
   protected async execute(): Promise<ModuleValidateResult> {
     const {args} = await this.parse(ModuleValidate)
-    const check = await checkLocalModule(resolve(args.path))
+    const check = await checkLocalModule(resolve(args.path), {env: childProcessEnv()})
     for (const warning of check.warnings) this.addWarning(`${warning.pointer || '/'}: ${warning.message}`)
     if (!check.ok) {
       const problems = check.problems.map((p) => ({pointer: p.pointer, message: p.message}))

@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   DIRECTORY_NOT_EMPTY: 'usage',
   // config and module (exit 3)
   CONFIG_INVALID: 'config',
+  PRIVATE_KEY_MISSING: 'config',
+  PRIVATE_KEY_INVALID: 'config',
   MODULE_NOT_FOUND: 'module',
   MODULE_REF_NOT_FOUND: 'module',
   MODULE_TEMPLATE_MISSING: 'module',
@@ -39,7 +41,14 @@ export const ERROR_CODES = {
   SCAFFOLD_FAILED: 'module',
   // network (exit 4)
   NETWORK_UNREACHABLE: 'network',
+  RPC_UNREACHABLE: 'network',
   TIMEOUT: 'network',
+  // chain (exit 5)
+  WRONG_CHAIN: 'chain',
+  INSUFFICIENT_FUNDS: 'chain',
+  NONCE_CONFLICT: 'chain',
+  TX_REVERTED: 'chain',
+  CHAIN_ERROR: 'chain',
   // interrupted (exit 130)
   INTERRUPTED: 'interrupted',
   // a bug (exit 1)

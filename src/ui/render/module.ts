@@ -10,8 +10,18 @@ export function describeModuleEvent(event: ModuleEvent): string {
       return `${event.ref} now points at ${event.to.slice(0, 12)} (was ${event.from.slice(0, 12)}); using the new commit.`
     case 'module.offline':
       return `Could not reach the module repository; using the cached commit ${event.commit.slice(0, 12)} for ${event.ref}.`
-    default:
-      return event.type.replace(/^module\./, 'module: ')
+    case 'module.resolving':
+      return `Resolving ${event.ref}…`
+    case 'module.resolved':
+      return `Resolved ${event.ref} to ${event.commit.slice(0, 12)}`
+    case 'module.cache-hit':
+      return `Using the cached checkout of ${event.commit.slice(0, 12)}`
+    case 'module.lock-wait':
+      return 'Waiting for another lilypad process to finish fetching this module…'
+    case 'module.cloning':
+      return `Fetching ${event.commit.slice(0, 12)}…`
+    case 'module.cloned':
+      return `Fetched ${event.commit.slice(0, 12)}`
   }
 }
 
@@ -40,15 +50,13 @@ export function formatModuleInit(result: {
   files: readonly string[]
   commit: string
   tag: string
+  nextSteps: readonly string[]
 }): string {
   return [
     `✔ Created a ${result.template} module in ${result.dir}`,
     `  ${result.files.length} files, first commit ${result.commit.slice(0, 12)}, tagged ${result.tag}`,
     '',
     'Next steps:',
-    `  cd ${result.dir}`,
-    '  lilypad module validate',
-    `  lilypad module render file://${result.dir}:${result.tag}`,
-    '  Read README.md to build it, push it to a public git host and run it with lilypad run.',
+    ...result.nextSteps.map((step) => `  ${step}`),
   ].join('\n')
 }
