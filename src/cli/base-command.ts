@@ -7,7 +7,7 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import {type ResolvedConfig, readEnv, resolveConfig, secretValues} from '../core/config/index.js'
-import {type ErrorCategory, LilypadError, isLilypadError, lilypadError} from '../core/errors/index.js'
+import {type ErrorCategory, type LilypadError, isLilypadError, lilypadError} from '../core/errors/index.js'
 import {redact, redactDeep} from '../core/util/redact.js'
 import {formatError, formatWarning, writeStderr, writeStdout} from '../ui/errors.js'
 import {toJsonSafe} from '../ui/json.js'
@@ -39,30 +39,18 @@ export const baseFlags = {
 
 type BaseFlags = Interfaces.InferredFlags<typeof baseFlags>
 
-/** Errors oclif raises while parsing argv are usage errors (exit 2). */
-function isParseError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false
-  const name = error.constructor.name
-  return (
-    name.endsWith('FlagError') ||
-    name.endsWith('ArgError') ||
-    [
-      'RequiredArgsError',
-      'UnexpectedArgsError',
-      'NonExistentFlagsError',
-      'FailedFlagValidationError',
-      'CLIParseError',
-      'ArgInvalidOptionError',
-      'FlagInvalidOptionError',
-    ].includes(name)
-  )
+/** Errors oclif raises (all while parsing argv: unknown flags, missing args, bad values) are usage errors. */
+function isParseError(error: unknown): error is Error {
+  return error instanceof Errors.CLIError
 }
 
 /** Converts anything thrown into a {@link LilypadError}. */
 export function toLilypadError(error: unknown): LilypadError {
   if (isLilypadError(error)) return error
   if (isParseError(error)) {
-    const message = (error as Error).message.split('\n')[0] ?? 'Invalid arguments.'
+    // oclif puts the useful part (which arg or flag) on the following lines: keep them, minus the usage dump.
+    const message =
+      error.message.split(/\n(?:See more help with|\nNote: )/)[0]?.trim() ?? 'Invalid arguments.'
     return lilypadError('USAGE', {
       message,
       hints: ['Run the command with --help to see its arguments and flags.'],
@@ -139,8 +127,9 @@ export abstract class LilypadCommand<T extends object> extends Command {
     if (!this.jsonEnabled()) writeStderr(formatWarning(text, process.stderr))
   }
 
+  /** The result is user data (a rendered module, inputs) and is printed as is: commands keep secrets out of it. */
   protected override toSuccessJson(result: unknown): SuccessEnvelope<unknown> {
-    return {ok: true, result: redactDeep(toJsonSafe(result), this.secrets), warnings: this.warnings}
+    return {ok: true, result: toJsonSafe(result), warnings: this.warnings}
   }
 
   protected override toErrorJson(error: unknown): ErrorEnvelope {
@@ -174,16 +163,8 @@ export abstract class LilypadCommand<T extends object> extends Command {
       this.logJson(this.toErrorJson(err))
     } else {
       const debug = /\blilypad\b|\*/.test(process.env.DEBUG ?? '')
-      const safe = new LilypadError({
-        code: err.code,
-        category: err.category,
-        message: redact(err.message, this.secrets),
-        hints: err.hints.map((hint) => redact(hint, this.secrets)),
-        details: redactDeep(err.details, this.secrets),
-        cause: err.cause,
-      })
-      if (err.stack !== undefined) safe.stack = redact(err.stack, this.secrets)
-      writeStderr(formatError(safe, {debug, stream: process.stderr}))
+      const clean = (text: string): string => redact(text, this.secrets)
+      writeStderr(formatError(err, {debug, stream: process.stderr, clean}))
     }
     // Rendering is done; ExitError tells oclif to exit with this code and print nothing more.
     throw new Errors.ExitError(exitCode)

@@ -4,28 +4,29 @@
 import type {LilypadError} from '../core/errors/index.js'
 import {themeFor} from './theme.js'
 
-/** Formats an error as `Error [CODE]: message` plus `Try this:` hints; the cause chain only when `debug`. */
+/**
+ * Formats an error as `Error [CODE]: message` plus `Try this:` hints; details, the stack and the
+ * cause chain only when `debug`. Every piece of text passes through `clean` (secret redaction).
+ */
 export function formatError(
   error: LilypadError,
-  options: {debug: boolean; stream: {isTTY?: boolean}},
+  options: {debug: boolean; stream: {isTTY?: boolean}; clean: (text: string) => string},
 ): string {
+  const {clean} = options
   const c = themeFor(options.stream)
-  const lines = [`${c.red.bold('Error')} ${c.dim(`[${error.code}]`)}: ${error.message}`]
+  const lines = [`${c.red.bold('Error')} ${c.dim(`[${error.code}]`)}: ${clean(error.message)}`]
   if (error.hints.length > 0) {
     lines.push(c.bold('Try this:'))
-    for (const hint of error.hints) lines.push(`  • ${hint}`)
+    for (const hint of error.hints) lines.push(`  • ${clean(hint)}`)
   }
   if (options.debug) {
-    const detailKeys = Object.keys(error.details)
-    if (detailKeys.length > 0) lines.push(c.dim(`Details: ${JSON.stringify(error.details)}`))
-    if (error.stack !== undefined) lines.push(c.dim(error.stack))
+    if (Object.keys(error.details).length > 0)
+      lines.push(c.dim(clean(`Details: ${JSON.stringify(error.details)}`)))
+    if (error.stack !== undefined) lines.push(c.dim(clean(error.stack)))
     let cause: unknown = error.cause
     while (cause !== undefined) {
-      lines.push(
-        c.dim(
-          `Caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : JSON.stringify(cause)}`,
-        ),
-      )
+      const text = cause instanceof Error ? (cause.stack ?? cause.message) : JSON.stringify(cause)
+      lines.push(c.dim(clean(`Caused by: ${text}`)))
       cause = cause instanceof Error ? cause.cause : undefined
     }
   }

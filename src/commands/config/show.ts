@@ -1,6 +1,7 @@
 import {LilypadCommand} from '../../cli/base-command.js'
 import {dataDirFlag} from '../../cli/flags.js'
 import type {ConfigSource, NetworkProfile} from '../../core/config/index.js'
+import {redact} from '../../core/util/redact.js'
 import {formatConfig} from '../../ui/render/config.js'
 
 /** `--json` result of `config show`. */
@@ -24,8 +25,9 @@ export default class ConfigShow extends LilypadCommand<ConfigShowResult> {
   protected async execute(): Promise<ConfigShowResult> {
     const {flags} = await this.parse(ConfigShow)
     const config = await this.loadConfig(flags)
+    // RPC URLs often carry an API key: show them redacted, in both output modes.
     return {
-      network: config.network,
+      network: {...config.network, rpcUrls: config.network.rpcUrls.map((url) => redact(url))},
       dataDir: config.dataDir,
       configFile: config.configFile ?? null,
       sources: {...config.sources},

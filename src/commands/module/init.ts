@@ -6,7 +6,7 @@ import {LilypadCommand} from '../../cli/base-command.js'
 import {templatesDir} from '../../cli/package-paths.js'
 import {childProcessEnv} from '../../core/config/index.js'
 import {lilypadError} from '../../core/errors/index.js'
-import {scaffoldModule} from '../../core/module/scaffold.js'
+import {SCAFFOLD_TEMPLATES, type ScaffoldTemplate, scaffoldModule} from '../../core/module/scaffold.js'
 import {formatModuleInit} from '../../ui/render/module.js'
 import {promptChoice} from '../../ui/prompt.js'
 
@@ -19,8 +19,6 @@ export interface ModuleInitResult {
   tag: string
   nextSteps: string[]
 }
-
-const TEMPLATES = ['docker', 'wasm'] as const
 
 export default class ModuleInit extends LilypadCommand<ModuleInitResult> {
   static override summary =
@@ -39,7 +37,7 @@ export default class ModuleInit extends LilypadCommand<ModuleInitResult> {
     }),
   }
   static override flags = {
-    template: Flags.string({summary: 'Scaffold to start from.', options: [...TEMPLATES]}),
+    template: Flags.string({summary: 'Scaffold to start from.', options: [...SCAFFOLD_TEMPLATES]}),
     name: Flags.string({summary: 'Module name (default: the directory name).'}),
     yes: Flags.boolean({char: 'y', summary: 'Accept the defaults instead of asking (docker template).'}),
     force: Flags.boolean({summary: 'Write into a directory that is not empty.'}),
@@ -50,7 +48,7 @@ export default class ModuleInit extends LilypadCommand<ModuleInitResult> {
     const template = flags.template ?? (await this.chooseTemplate(flags.yes))
     const result = await scaffoldModule({
       dir: resolve(args.dir),
-      template: template as (typeof TEMPLATES)[number],
+      template: template as ScaffoldTemplate,
       ...(flags.name === undefined ? {} : {name: flags.name}),
       force: flags.force,
       templatesDir: templatesDir(),
@@ -74,7 +72,7 @@ export default class ModuleInit extends LilypadCommand<ModuleInitResult> {
         hints: ['Pass --template docker or --template wasm, or --yes for the docker template.'],
       })
     }
-    return promptChoice('Template', TEMPLATES, 'docker')
+    return promptChoice('Template', SCAFFOLD_TEMPLATES, 'docker')
   }
 
   protected renderHuman(result: ModuleInitResult): string {

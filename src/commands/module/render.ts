@@ -5,6 +5,7 @@ import {dataDirFlag, inputFlag} from '../../cli/flags.js'
 import {childProcessEnv} from '../../core/config/index.js'
 import {parseInputs} from '../../core/module/inputs.js'
 import {renderModule} from '../../core/module/render-module.js'
+import {writeStderr} from '../../ui/errors.js'
 import {describeModuleEvent, formatTemplateInputs} from '../../ui/render/module.js'
 
 /** `--json` result of `module render`. */
@@ -54,7 +55,7 @@ export default class ModuleRender extends LilypadCommand<ModuleRenderResult> {
     })
     for (const warning of result.warnings) this.addWarning(`${warning.pointer}: ${warning.message}`)
     if (Object.keys(inputs).length === 0 && result.templateInputs.length > 0 && !this.jsonEnabled()) {
-      process.stderr.write(`${formatTemplateInputs(result.templateInputs)}\n`)
+      writeStderr(formatTemplateInputs(result.templateInputs))
     }
     this.text = result.text
     return {

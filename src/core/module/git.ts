@@ -34,6 +34,13 @@ export const GIT_SAFETY_ENV: Readonly<Record<string, string>> = Object.freeze({
   GIT_TERMINAL_PROMPT: '0',
   GIT_ALLOW_PROTOCOL: 'file:git:http:https',
   LC_ALL: 'C',
+  // Settings that would let a repository's own .git/config run programs (`module validate` runs git
+  // inside a directory the user downloaded). Environment config outranks repository config.
+  GIT_CONFIG_COUNT: '2',
+  GIT_CONFIG_KEY_0: 'core.fsmonitor',
+  GIT_CONFIG_VALUE_0: 'false',
+  GIT_CONFIG_KEY_1: 'core.hooksPath',
+  GIT_CONFIG_VALUE_1: '/dev/null',
 })
 
 /**
@@ -154,6 +161,9 @@ export async function runGit(args: readonly string[], options: GitRunOptions): P
       timeout: {block: timeoutMs},
       maxConcurrentProcesses: 1,
       allowEnvironment: Object.keys(env).filter((key) => key.startsWith('GIT_')),
+      // GIT_CONFIG_* here are only our own GIT_SAFETY_ENV: gitEnvironment drops every caller GIT_* variable.
+      // These flags only let those safety values through (they disable fsmonitor and hooks).
+      unsafe: {allowUnsafeConfigEnvCount: true, allowUnsafeFsMonitor: true, allowUnsafeHooksPath: true},
       errors: captureFailure,
     }).env(env)
     return await git.raw([...args])
@@ -234,7 +244,7 @@ const NOT_FOUND_PATTERNS = [
   /repository not found/i,
   /no such repository/i,
   /access denied or repository not exported/i,
-  /returned error: 404/i,
+  /returned error: 40[134]/i,
   /could not read username/i,
   /terminal prompts disabled/i,
   /authentication failed/i,

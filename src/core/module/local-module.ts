@@ -10,11 +10,12 @@ import {join, resolve} from 'node:path'
 
 import {isLilypadError} from '../errors/index.js'
 import {type GitEnvironment, runGit} from './git.js'
+import {MODULE_TEMPLATE_FILE} from './module-ref.js'
 import {type CompiledTemplate, type TemplateInput, compileModuleTemplate} from './template/index.js'
 import {type ModuleProblem, type ModuleSpec, validateModuleSpec} from './validate.js'
+import {errnoCode} from '../util/errno.js'
 
 /** The template file every module keeps at the root of its repository. */
-export const MODULE_TEMPLATE_FILE = 'lilypad_module.json.tmpl'
 
 /** The value given to inputs that have no default, so the rest of the module can be checked. */
 export const PLACEHOLDER_INPUT = 'example'
@@ -95,7 +96,7 @@ export async function checkLocalModule(
     problems.add({
       pointer: '',
       message:
-        errorCode(error) === 'ENOENT'
+        errnoCode(error) === 'ENOENT'
           ? `${MODULE_TEMPLATE_FILE} not found in ${root}: a module keeps its template at the root of its repository`
           : `${MODULE_TEMPLATE_FILE} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
     })
@@ -221,7 +222,7 @@ async function pathKind(path: string): Promise<'missing' | 'directory' | 'other'
   try {
     return (await lstat(path)).isDirectory() ? 'directory' : 'other'
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return 'missing'
+    if (errnoCode(error) === 'ENOENT') return 'missing'
     throw error
   }
 }
@@ -239,7 +240,11 @@ async function gitFacts(dir: string, env: GitEnvironment): Promise<LocalModuleGi
   const head = (await run(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']))?.trim()
   const commit = head === undefined || head === '' ? null : head
   const tags = commit === null ? '' : ((await run(['tag', '--points-at', 'HEAD'])) ?? '')
-  const status = (await run(['status', '--porcelain', '--', MODULE_TEMPLATE_FILE])) ?? ''
+  // Compare the committed blob with the file ourselves: `git status` would refresh the index, which
+  // runs the clean filters and fsmonitor a downloaded repository's own .git/config may name.
+  const committed =
+    commit === null ? undefined : await run(['cat-file', 'blob', `${commit}:${MODULE_TEMPLATE_FILE}`])
+  const current = await readFile(join(dir, MODULE_TEMPLATE_FILE), 'utf8').catch(() => undefined)
   return {
     commit,
     tags: tags
@@ -247,12 +252,6 @@ async function gitFacts(dir: string, env: GitEnvironment): Promise<LocalModuleGi
       .map((tag) => tag.trim())
       .filter((tag) => tag !== '')
       .sort(),
-    templateChanged: status.trim() !== '',
+    templateChanged: committed !== current,
   }
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : undefined
 }

@@ -16,7 +16,10 @@ import type {LilypadError} from '../errors/index.js'
 import {redact} from '../util/redact.js'
 
 /** Where the module template lives inside a module repository (Go `LILYPAD_MODULE_CONFIG_PATH`). */
-export const MODULE_TEMPLATE_PATH = '/lilypad_module.json.tmpl'
+/** The module template's file name, at the root of the module repository. */
+export const MODULE_TEMPLATE_FILE = 'lilypad_module.json.tmpl'
+/** The template path as the Go CLI writes it in a job offer's `module.path`. */
+export const MODULE_TEMPLATE_PATH = `/${MODULE_TEMPLATE_FILE}`
 
 /** Which form of module reference was typed. */
 export type ModuleRefKind = 'shortcut' | 'third-party' | 'url'

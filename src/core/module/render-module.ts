@@ -2,12 +2,38 @@
  * The module pipeline: module ref → git checkout at a commit → rendered template → validated job
  * spec. This is what `lilypad module render` shows and what `lilypad run` submits.
  */
-import type {ResolvedConfig} from '../config/index.js'
+import type {NetworkProfile, ResolvedConfig} from '../config/index.js'
+import {LilypadError, isLilypadError} from '../errors/index.js'
 import {type ModuleInputs} from './inputs.js'
 import {type ModuleRef, parseModuleRef} from './module-ref.js'
 import {type ModuleEvent, resolveModule} from './repo-cache.js'
 import {type TemplateInput, compileModuleTemplate} from './template/index.js'
 import {type ModuleProblem, type ModuleSpec, validateModuleSpec} from './validate.js'
+
+/** A shortcut that cannot be reached says where it pointed and how to point it elsewhere. */
+function explainShortcut(error: unknown, ref: ModuleRef, network: NetworkProfile): unknown {
+  if (
+    ref.kind !== 'shortcut' ||
+    !isLilypadError(error) ||
+    !['NETWORK_UNREACHABLE', 'MODULE_NOT_FOUND'].includes(error.code)
+  ) {
+    return error
+  }
+  return new LilypadError({
+    code: error.code,
+    category: error.category,
+    message: error.message,
+    hints: [
+      ...error.hints,
+      `On the "${network.name}" network, ${ref.input.split(':')[0] ?? ''} means ${ref.repoUrl}.`,
+      network.name === 'local'
+        ? 'Start the local network, or pick another: --network testnet, or LILYPAD_MODULE_BASE=<git base URL>.'
+        : 'Set LILYPAD_MODULE_BASE=<git base URL> or pick another --network.',
+    ],
+    details: {...error.details, moduleBase: network.moduleBase},
+    cause: error,
+  })
+}
 
 /** Options of {@link renderModule}. */
 export interface RenderModuleOptions {
@@ -61,6 +87,8 @@ export async function renderModule(
     ...(options.env === undefined ? {} : {env: options.env}),
     ...(options.signal === undefined ? {} : {signal: options.signal}),
     ...(options.onEvent === undefined ? {} : {onEvent: options.onEvent}),
+  }).catch((error: unknown) => {
+    throw explainShortcut(error, ref, options.config.network)
   })
   const templateName = `${ref.repoUrl}@${resolved.commit.slice(0, 12)}:lilypad_module.json.tmpl`
   const template = compileModuleTemplate(resolved.templateText, {templateName})

@@ -125,7 +125,8 @@ export interface ResolvedModule {
   readonly movedFrom?: string
 }
 
-const DEFAULT_LOCK_WAIT_MS = 30_000
+// The holder keeps its lock fresh while it downloads, so waiting long is safe; Ctrl-C ends the wait.
+const DEFAULT_LOCK_WAIT_MS = 10 * 60_000
 const DEFAULT_LOCK_STALE_MS = 60_000
 const OLD_TEMP_MS = 24 * 60 * 60 * 1000
 const REFS_FILE = 'refs.json'
@@ -141,6 +142,29 @@ const FULL_FETCH_REFSPECS = ['+refs/heads/*:refs/remotes/origin/*', '+refs/tags/
  */
 export function repoCacheDir(dataDir: string, key: ModuleCacheKey): string {
   return join(resolve(dataDir), 'repos', key.host, ...key.segments)
+}
+
+/**
+ * The cache decides what job spec a module produces, so nobody else may write to it: it is created
+ * private (0700) and refused when another user owns it or can write to it (the default data dir is
+ * under the shared /tmp).
+ */
+async function ensurePrivateCacheRoot(root: string): Promise<void> {
+  await mkdir(root, {recursive: true, mode: 0o700})
+  const info = await stat(root)
+  const uid = process.getuid?.()
+  const foreign = uid !== undefined && info.uid !== uid
+  if (foreign || (info.mode & 0o022) !== 0) {
+    throw lilypadError('MODULE_CACHE_FAILED', {
+      message: `The module cache ${root} is ${foreign ? 'owned by another user' : 'writable by other users'}, so a module read from it could have been tampered with.`,
+      hints: [
+        foreign
+          ? 'Set DATA_DIR to a directory of your own.'
+          : `Run chmod go-w ${root}, or set DATA_DIR to a directory of your own.`,
+      ],
+      details: {dir: root},
+    })
+  }
 }
 
 /**
@@ -172,6 +196,7 @@ export async function resolveModule(ref: ModuleRef, options: ResolveModuleOption
     remote: {url: ref.repoUrl, notFoundHints: notFoundHints(ref)},
   }
   try {
+    await ensurePrivateCacheRoot(join(resolve(options.dataDir), 'repos'))
     await mkdir(repoDir, {recursive: true})
     const resolution = await resolveCommit(context)
     const {commit} = resolution

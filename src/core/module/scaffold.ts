@@ -35,6 +35,7 @@ import {basename, dirname, join, relative, resolve, sep} from 'node:path'
 
 import {type LilypadError, isLilypadError, lilypadError} from '../errors/index.js'
 import {type GitEnvironment, runGit} from './git.js'
+import {errnoCode} from '../util/errno.js'
 
 /** The scaffolds shipped in `templates/`. */
 export const SCAFFOLD_TEMPLATES = ['docker', 'wasm'] as const
@@ -190,7 +191,7 @@ async function inspectTarget(target: string): Promise<'missing' | 'file' | 'empt
     if (!info.isDirectory()) return 'file'
     return (await readdir(target)).length === 0 ? 'empty' : 'non-empty'
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return 'missing'
+    if (errnoCode(error) === 'ENOENT') return 'missing'
     throw scaffoldFailed(`Could not read ${target}`, error)
   }
 }
@@ -269,7 +270,7 @@ async function moveIntoPlace(staging: string, target: string, targetExists: bool
     await rename(staging, target)
     return
   } catch (error) {
-    const code = errorCode(error)
+    const code = errnoCode(error)
     if (
       !targetExists ||
       (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'EPERM' && code !== 'EISDIR')
@@ -287,7 +288,7 @@ async function moveIntoPlace(staging: string, target: string, targetExists: bool
 }
 
 function notEmptyIfRaced(target: string, error: unknown): LilypadError {
-  const code = errorCode(error)
+  const code = errnoCode(error)
   if (code === 'EEXIST' || code === 'ENOTEMPTY') {
     return lilypadError('DIRECTORY_NOT_EMPTY', {
       message: `${target} was filled by something else while the module was being created.`,
@@ -472,15 +473,9 @@ async function exists(path: string): Promise<boolean> {
     await lstat(path)
     return true
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false
+    if (errnoCode(error) === 'ENOENT') return false
     throw error
   }
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : undefined
 }
 
 function scaffoldFailed(message: string, cause?: unknown): LilypadError {

@@ -1,12 +1,15 @@
 /**
  * Removes secrets from text before it reaches a terminal, a log or a JSON envelope: the secret
  * values the CLI knows about (the configured private key), anything labelled as a private key,
- * credentials in URLs (`https://user:pass@host`) and API-key-like query values. Bare 64-digit hex
+ * credentials in URLs (`https://user:pass@host`), API keys in RPC URL paths and API-key-like query
+ * values. Bare 64-digit hex
  * strings are left alone: transaction hashes and image digests look the same and must stay visible.
  */
 
 const LABELLED_KEY = /((?:private[_-]?key|WEB3_PRIVATE_KEY)["']?\s*[:=]\s*["']?)(0x)?[0-9a-fA-F]{64}/gi
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]+)(:[^\s/@]*)?@/gi
+/** An API key in an RPC provider's URL path (`…/v3/<key>`): a long run of letters and digits. */
+const PATH_KEY = /(\b(?:https?|wss?):\/\/[^\s/]+(?:\/[^\s/]*)*?\/)([A-Za-z0-9_-]{32,})(?=[/?#\s"']|$)/g
 const SECRET_QUERY = /([?&](?:api[-_]?key|apikey|key|token|secret|password|access[-_]?token)=)[^&#\s]+/gi
 
 /** Values registered at run time (e.g. the configured private key) that must never be shown. */
@@ -27,7 +30,11 @@ export function redact(text: string, secrets: SecretList = []): string {
   for (const secret of secrets) {
     if (secret.length >= 8) out = out.split(secret).join('***')
   }
-  return out.replace(LABELLED_KEY, '$1***').replace(URL_CREDENTIALS, '$1***@').replace(SECRET_QUERY, '$1***')
+  return out
+    .replace(LABELLED_KEY, '$1***')
+    .replace(URL_CREDENTIALS, '$1***@')
+    .replace(PATH_KEY, '$1***')
+    .replace(SECRET_QUERY, '$1***')
 }
 
 /** Applies {@link redact} to every string inside a JSON-like value. */

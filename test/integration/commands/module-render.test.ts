@@ -120,24 +120,56 @@ describe('lilypad module render', () => {
   })
 
   it('renders every real module template from its repository', async () => {
-    const cases: [string, string, string[]][] = [
-      ['lilypad-module-lilysay', '0.5.2', ['Message=hello', 'Image=lilyfrog']],
-      ['lilypad-module-sdxl-pipeline', 'v1.0-base-lilypad3', ['Prompt=a frog', 'Seed=42']],
-      ['lilypad-module-ollama-pipeline', 'dev6', ['Prompt=why is the sky blue?']],
-      ['lilypad-deepseek-r1-7b', 'v1', ['request=eyJ4IjoxfQ==']],
+    type Spec = {
+      Docker?: {EnvironmentVariables?: string[]; Entrypoint?: string[]}
+      EngineSpec?: {Params: {EnvironmentVariables: string[]}}
+    }
+    const spec = (run: Awaited<ReturnType<typeof runCli>>): Spec =>
+      (envelope<Envelope>(run).result.rendered as {job: {Spec: Spec}}).job.Spec
+    const cases: [string, string, string[], (s: Spec) => unknown, unknown][] = [
+      [
+        'lilypad-module-lilysay',
+        '0.5.2',
+        ['Message=hello', 'Image=lilyfrog'],
+        (s) => s.Docker?.EnvironmentVariables,
+        ['IMAGE=lilyfrog', 'MESSAGE=hello'],
+      ],
+      [
+        'lilypad-module-sdxl-pipeline',
+        'v1.0-base-lilypad3',
+        ['Prompt=a frog', 'Seed=42'],
+        (s) => s.EngineSpec?.Params.EnvironmentVariables,
+        ['PROMPT=a frog', 'SEED=42', 'HF_HUB_OFFLINE=1'],
+      ],
+      [
+        'lilypad-module-ollama-pipeline',
+        'dev6',
+        ['Prompt=why is the sky blue?'],
+        (s) => s.Docker?.EnvironmentVariables,
+        ['PROMPT=why is the sky blue?'],
+      ],
+      [
+        'lilypad-deepseek-r1-7b',
+        'v1',
+        ['request=eyJ4IjoxfQ=='],
+        (s) => s.Docker?.Entrypoint,
+        ['/app/src/run_model', 'eyJ4IjoxfQ=='],
+      ],
     ]
-    for (const [name, tag, inputs] of cases) {
+    for (const [name, tag, inputs, pick, expected] of cases) {
       const run = await runCli(
         ['module', 'render', `${others[name]}:${tag}`, ...inputs.flatMap((i) => ['-i', i]), '--json'],
         env,
       )
-      expect([name, run.exitCode, envelope<Envelope>(run).ok]).toEqual([name, 0, true])
+      expect([name, run.exitCode]).toEqual([name, 0])
+      expect([name, pick(spec(run))]).toEqual([name, expected])
     }
   })
 
   it('keeps hostile input values verbatim and changes nothing else', async () => {
     const hostile =
-      'a "quoted" \\ back\\slash\nnew line }"] {{.Message}} {{ end }} \u0000\u001f ünï 🐸 \u2028 <&>'
+      'a "quoted" \\ back\\slash\nnew line }"] {{.Message}} {{ end }} \u0000\u001f ünï 🐸 \u2028 <&> ' +
+      `https://bob:pw@example.com/x?token=abc private_key=${'ab'.repeat(32)}`
     const run = await runCli(
       ['module', 'render', `${cowsay.url}:v0.0.3`, '-i', `Message=${hostile}`, '--json'],
       env,

@@ -17,9 +17,10 @@ import {
   type Translation,
   translate,
 } from './translate.js'
+import {MODULE_TEMPLATE_FILE} from '../module-ref.js'
 
 /** The file name Lilypad modules keep their template in; used in messages when none is given. */
-export const DEFAULT_TEMPLATE_NAME = 'lilypad_module.json.tmpl'
+export const DEFAULT_TEMPLATE_NAME = MODULE_TEMPLATE_FILE
 
 /** A rendered template: the exact text, and that text parsed as JSON. */
 export interface RenderedTemplate {
@@ -84,10 +85,10 @@ function parseRenderedJson(text: string, where: TemplateLocation): unknown {
     throw lilypadError('TEMPLATE_NOT_JSON', {
       message:
         `The rendered template ${where.templateName} is not valid JSON: ${problem} at line ${line}, ` +
-        `column ${column}: ${shown.trim()}`,
+        `column ${column} of the rendered output: ${shown.trim()}`,
       hints: [
-        `Look at line ${line} of the template: an action there may print a value outside quotes, ` +
-          'or an {{if}} may leave a trailing comma.',
+        `Find the template line that produces "${shown.trim().slice(0, 60)}": an action there may print a ` +
+          'value outside quotes, or an {{if}} may leave a trailing comma.',
       ],
       details: {template: where.templateName, line, column, offset: first.offset, lineText: shown, problem},
       cause,

@@ -6,7 +6,8 @@ import {fileURLToPath} from 'node:url'
 
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 
-import {MODULE_TEMPLATE_FILE, checkLocalModule} from '../../../../src/core/module/local-module.js'
+import {checkLocalModule} from '../../../../src/core/module/local-module.js'
+import {MODULE_TEMPLATE_FILE} from '../../../../src/core/module/module-ref.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'modules')

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdir, readFile, readdir, rename, symlink, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, readFile, readdir, rename, stat, symlink, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import type {Server, Socket} from 'node:net'
 import {join} from 'node:path'
@@ -565,5 +565,19 @@ describe('git runner safety', () => {
     expect(error.code).toBe('MODULE_GIT_FAILED')
     expect(error.details.stderr).toEqual(expect.stringContaining("transport 'ext' not allowed"))
     expect(existsSync(marker)).toBe(false)
+  })
+})
+
+describe('resolveModule: a private cache', () => {
+  it('creates the cache private and refuses one other users can write to', async () => {
+    const dataDir = await newDataDir()
+    const ref = parseModuleRef('cowsay:v0.0.1', {shortcutBase})
+    await resolveModule(ref, {dataDir, env})
+    expect((await stat(join(dataDir, 'repos'))).mode & 0o777).toBe(0o700)
+
+    await chmod(join(dataDir, 'repos'), 0o777)
+    const error = await resolveModule(ref, {dataDir, env}).catch((e: unknown) => e)
+    expect(isLilypadError(error, 'MODULE_CACHE_FAILED')).toBe(true)
+    expect((error as LilypadError).message).toContain('writable by other users')
   })
 })

@@ -15,6 +15,19 @@ describe('redact', () => {
     expect(redact('wss://token@node.example/ws')).toBe('wss://***@node.example/ws')
   })
 
+  it('hides API keys in RPC URL paths', () => {
+    const key = '0123456789abcdef0123456789abcdef'
+    expect(redact(`calling https://mainnet.infura.io/v3/${key} failed`)).toBe(
+      'calling https://mainnet.infura.io/v3/*** failed',
+    )
+    expect(redact(`wss://arb-sepolia.g.alchemy.com/v2/${key}/`)).toBe(
+      'wss://arb-sepolia.g.alchemy.com/v2/***/',
+    )
+    expect(redact('https://github.com/Lilypad-Tech/lilypad-module-cowsay')).toBe(
+      'https://github.com/Lilypad-Tech/lilypad-module-cowsay',
+    )
+  })
+
   it('hides values labelled as private keys but keeps hashes and digests', () => {
     const hex = 'a'.repeat(64)
     expect(redact(`WEB3_PRIVATE_KEY=${hex}`)).toBe('WEB3_PRIVATE_KEY=***')

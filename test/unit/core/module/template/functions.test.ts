@@ -82,7 +82,8 @@ describe('render (JSON)', () => {
     expect(error.message).toContain('line 3')
     expect(error.message).toContain('\\"v\\"')
     expect(error.details).toMatchObject({template: 'mod.tmpl', line: 3, column: 5, lineText: '    \\"v\\"'})
-    expect(error.hints[0]).toContain('line 3')
+    expect(error.message).toContain('line 3, column 5 of the rendered output')
+    expect(error.hints[0]).toContain('produces "\\"v\\""')
   })
 
   it('a trailing comma left by an if is located', () => {
@@ -91,7 +92,7 @@ describe('render (JSON)', () => {
     const error = lilypadErrorOf(() => compiled.render({A: 'x'}))
     expect(error.code).toBe('TEMPLATE_NOT_JSON')
     expect(error.message).toBe(
-      'The rendered template lilypad_module.json.tmpl is not valid JSON: value expected at line 4, column 3: ]',
+      'The rendered template lilypad_module.json.tmpl is not valid JSON: value expected at line 4, column 3 of the rendered output: ]',
     )
     expect(error.details).toMatchObject({line: 4, column: 3, problem: 'value expected'})
   })
