@@ -1,21 +1,12 @@
 /** The Go text/template dialect: syntax, trim markers, comments, control flow and functions. */
 import {describe, expect, it} from '@jest/globals'
 
-import {isLilypadError, type LilypadError} from '../../../../../src/core/errors/index.js'
+import {type LilypadError} from '../../../../../src/core/errors/index.js'
+import {lilypadErrorOf} from '../../../../helpers/errors.js'
 import {compileModuleTemplate} from '../../../../../src/core/module/template/index.js'
 
 const render = (source: string, inputs: Record<string, string> = {}): string =>
   compileModuleTemplate(source).renderText(inputs)
-
-function lilypadErrorOf(fn: () => unknown): LilypadError {
-  try {
-    fn()
-  } catch (error) {
-    if (isLilypadError(error)) return error
-    throw error
-  }
-  throw new Error('expected a LilypadError, but nothing was thrown')
-}
 
 const compileError = (source: string): LilypadError => lilypadErrorOf(() => compileModuleTemplate(source))
 const renderError = (source: string, inputs: Record<string, string> = {}): LilypadError =>

@@ -5,7 +5,7 @@ import {fileURLToPath} from 'node:url'
 
 import {describe, expect, it} from '@jest/globals'
 
-import {isLilypadError, type LilypadError} from '../../../../../src/core/errors/index.js'
+import {lilypadErrorOf} from '../../../../helpers/errors.js'
 import {compileModuleTemplate} from '../../../../../src/core/module/template/index.js'
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'fixtures', 'modules')
@@ -13,16 +13,6 @@ const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'ut
 const template = (name: string) =>
   compileModuleTemplate(fixture(`${name}.lilypad_module.json.tmpl`), {templateName: `${name}.tmpl`})
 const TEMPLATES = readdirSync(FIXTURES).filter((name) => name.endsWith('.tmpl'))
-
-function lilypadErrorOf(fn: () => unknown): LilypadError {
-  try {
-    fn()
-  } catch (error) {
-    if (isLilypadError(error)) return error
-    throw error
-  }
-  throw new Error('expected a LilypadError, but nothing was thrown')
-}
 
 /** Navigates parsed JSON without type gymnastics in every assertion. */
 function at(value: unknown, ...path: (string | number)[]): unknown {

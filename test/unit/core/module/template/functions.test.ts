@@ -1,22 +1,12 @@
 import {describe, expect, it} from '@jest/globals'
 
-import {isLilypadError, type LilypadError} from '../../../../../src/core/errors/index.js'
+import {lilypadErrorOf} from '../../../../helpers/errors.js'
 import {
   goJsEscape,
   goSprintf,
   UnsupportedFormatError,
 } from '../../../../../src/core/module/template/functions.js'
 import {compileModuleTemplate} from '../../../../../src/core/module/template/index.js'
-
-function lilypadErrorOf(fn: () => unknown): LilypadError {
-  try {
-    fn()
-  } catch (error) {
-    if (isLilypadError(error)) return error
-    throw error
-  }
-  throw new Error('expected a LilypadError, but nothing was thrown')
-}
 
 describe('goSprintf (Go fmt.Sprintf with string arguments)', () => {
   it.each([

@@ -5,23 +5,13 @@
 import {describe, expect, it} from '@jest/globals'
 import Handlebars from 'handlebars'
 
-import {isLilypadError, type LilypadError} from '../../../../../src/core/errors/index.js'
+import {lilypadErrorOf} from '../../../../helpers/errors.js'
 import {compileModuleTemplate, goJsonString} from '../../../../../src/core/module/template/index.js'
 import {translate} from '../../../../../src/core/module/template/translate.js'
 import {parseTemplate} from '../../../../../src/core/module/template/parse.js'
 
 const render = (source: string, inputs: Record<string, string> = {}): string =>
   compileModuleTemplate(source).renderText(inputs)
-
-function lilypadErrorOf(fn: () => unknown): LilypadError {
-  try {
-    fn()
-  } catch (error) {
-    if (isLilypadError(error)) return error
-    throw error
-  }
-  throw new Error('expected a LilypadError, but nothing was thrown')
-}
 
 describe('Handlebars-significant template text', () => {
   it('a backslash right before an action does not escape it', () => {
