@@ -9,7 +9,17 @@ const outsideCore = ['**/cli/**', '**/ui/**', '**/commands/**', '**/devnet/**']
 const terminalLibs = ['chalk', 'ora', '@oclif/core', '@oclif/core/*']
 
 export default defineConfig(
-  {ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'templates/**', 'test/fixtures/**', 'tmp/**']},
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'templates/**',
+      'test/fixtures/**',
+      'tmp/**',
+      'src/core/chain/generated/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

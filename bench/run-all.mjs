@@ -1,7 +1,10 @@
 // Runs every benchmark; each prints its figures and asserts nothing.
+import {benchGas} from './gas.mjs'
 import {benchRender} from './render.mjs'
 import {benchStartup} from './startup.mjs'
 
 benchStartup()
 console.log()
 benchRender()
+console.log()
+await benchGas()

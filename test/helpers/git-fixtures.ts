@@ -16,11 +16,12 @@
 import {execFile, spawn} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {createConnection, createServer} from 'node:net'
+import {createConnection} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {promisify} from 'node:util'
+import {freePort} from './net.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -184,21 +185,6 @@ async function push(fixture: ModuleRepoFixture): Promise<void> {
   )
 }
 
-/** A free TCP port on 127.0.0.1 (bound, then released). Nothing listens on it afterwards. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => {
-        resolve(port)
-      })
-    })
-  })
-}
-
 /** A running `git daemon`, serving the repositories under a directory over git://127.0.0.1. */
 export interface GitDaemon {
   readonly port: number
@@ -260,3 +246,5 @@ async function canConnect(port: number): Promise<boolean> {
     })
   })
 }
+
+export {freePort}

@@ -59,6 +59,8 @@ export interface ResolvedConfig {
   }>
   /** Secret values to redact from everything the CLI prints. */
   secrets: readonly string[]
+  /** The paying account's private key (WEB3_PRIVATE_KEY), if set. Never print it. */
+  privateKey: string | undefined
 }
 
 /** Flag values that take part in the precedence. */
@@ -281,5 +283,6 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
       rpcUrls: rpcSource,
     }),
     secrets: Object.freeze(secretValues(env)),
+    privateKey: env.WEB3_PRIVATE_KEY,
   })
 }

@@ -49,6 +49,16 @@ export const ERROR_CODES = {
   NONCE_CONFLICT: 'chain',
   TX_REVERTED: 'chain',
   CHAIN_ERROR: 'chain',
+  LP_BALANCE_TOO_LOW: 'chain',
+  LP_ALLOWANCE_TOO_LOW: 'chain',
+  PERMIT_INVALID: 'chain',
+  DEAL_NOT_FOUND: 'chain',
+  DEAL_NOT_A_PARTY: 'chain',
+  DEAL_WRONG_STATE: 'chain',
+  DEAL_TOO_EARLY: 'chain',
+  DEAL_ALREADY_AGREED: 'chain',
+  DEAL_TERMS_MISMATCH: 'chain',
+  DEAL_TERMS_INVALID: 'chain',
   // interrupted (exit 130)
   INTERRUPTED: 'interrupted',
   // a bug (exit 1)

@@ -1,0 +1,17 @@
+/** Gas per call of one party path scenario; `jcPath` and `rpPath` are the whole paths. */
+export interface PathGas {
+  jcPath: number
+  rpPath: number
+  [call: string]: number
+}
+
+/** What {@link benchGas} measured. */
+export interface GasReport {
+  paths: Record<string, PathGas>
+  other: Record<string, number>
+  sizes: Record<string, number>
+  deployGas: Record<string, number>
+}
+
+/** Measures the protocol's gas on a private anvil; prints tables through `log`. */
+export function benchGas(options?: {log?: (line: string) => void}): Promise<GasReport>

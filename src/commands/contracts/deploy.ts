@@ -1,0 +1,80 @@
+import {Flags} from '@oclif/core'
+
+import {LilypadCommand} from '../../cli/base-command.js'
+import {connectChain} from '../../core/chain/client.js'
+import {type ProtocolAddresses, deployContracts} from '../../core/chain/deploy.js'
+import {lilypadError} from '../../core/errors/index.js'
+import {redact} from '../../core/util/redact.js'
+import {formatDeployment} from '../../ui/render/chain.js'
+
+/** `--json` result of `contracts deploy`. */
+export interface ContractsDeployResult {
+  chainId: number
+  rpcUrl: string
+  deployer: string
+  treasury: string
+  addresses: ProtocolAddresses
+  gasUsed: bigint
+}
+
+export default class ContractsDeploy extends LilypadCommand<ContractsDeployResult> {
+  static override summary =
+    'Deploy the Lilypad protocol contracts to any EVM chain and print their addresses.'
+  static override description =
+    'Deploys LilypadToken (the whole initial supply of 1,000,000,000 LP goes to the deployer), LilypadUsers and LilypadController, in that order, from the account of WEB3_PRIVATE_KEY. For people who run their own network: put the addresses in a network profile of your config file.'
+  static override examples = [
+    'WEB3_PRIVATE_KEY=<key> <%= config.bin %> <%= command.id %> --rpc-url http://127.0.0.1:8545',
+    'WEB3_PRIVATE_KEY=<key> <%= config.bin %> <%= command.id %> --rpc-url https://rpc.example.org --treasury 0x… --json',
+  ]
+  static override flags = {
+    'rpc-url': Flags.string({
+      summary: 'JSON-RPC endpoint of the chain (default: the network profile or WEB3_RPC_URL).',
+    }),
+    treasury: Flags.string({
+      summary: 'Address that receives slashed results collateral (default: the deployer).',
+    }),
+    confirmations: Flags.integer({summary: 'Blocks to wait for each deployment.', default: 1, min: 1}),
+  }
+
+  protected async execute(): Promise<ContractsDeployResult> {
+    const {flags} = await this.parse(ContractsDeploy)
+    const config = await this.loadConfig(flags)
+    if (config.privateKey === undefined) {
+      throw lilypadError('PRIVATE_KEY_MISSING', {
+        message: 'Deploying needs the deployer account: WEB3_PRIVATE_KEY is not set.',
+        hints: ['export WEB3_PRIVATE_KEY=<64 hex digits> (the key is never accepted as a flag).'],
+      })
+    }
+    const rpcUrl = flags['rpc-url'] ?? config.network.rpcUrls[0]
+    if (rpcUrl === undefined) {
+      throw lilypadError('USAGE', {message: 'No RPC endpoint to deploy to.', hints: ['Pass --rpc-url URL.']})
+    }
+    const client = await connectChain({
+      rpcUrl,
+      chainId: flags['rpc-url'] === undefined ? config.network.chainId : undefined,
+      privateKey: config.privateKey,
+      pollingIntervalMs: 250,
+    })
+    try {
+      if (client.signer === undefined) throw new Error('the client has no signer')
+      const deployment = await deployContracts(client.signer, {
+        treasury: flags.treasury,
+        confirmations: flags.confirmations,
+        onEvent: (event) => {
+          this.reporter.step(
+            event.type === 'deploy.sent'
+              ? `Deploying ${event.contract}…`
+              : `${event.contract} at ${event.address}`,
+          )
+        },
+      })
+      return {chainId: client.chainId, rpcUrl: redact(rpcUrl), ...deployment}
+    } finally {
+      client.destroy()
+    }
+  }
+
+  protected renderHuman(result: ContractsDeployResult): string {
+    return formatDeployment(result)
+  }
+}

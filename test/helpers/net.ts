@@ -1,0 +1,19 @@
+/**
+ * Loopback networking for tests.
+ */
+import {createServer} from 'node:net'
+
+/** A free TCP port on 127.0.0.1 (bound, then released). Nothing listens on it afterwards. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      server.close(() => {
+        resolve(port)
+      })
+    })
+  })
+}
