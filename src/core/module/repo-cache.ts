@@ -619,8 +619,28 @@ async function readRecords(repoDir: string): Promise<Record<string, RefRecord>> 
 
 /** Records what the ref resolved to; written to a temporary file and renamed, so readers never see half a file. */
 async function recordRef(context: Context, commit: string): Promise<void> {
+  const {repoDir} = context
+  // Read-modify-write under a short lock, so two processes recording different refs keep both.
+  const release = await lock(repoDir, {
+    lockfilePath: join(repoDir, `${REFS_FILE}.lock`),
+    realpath: false,
+    stale: 10_000,
+    retries: {retries: 50, minTimeout: 20, maxTimeout: 200},
+    onCompromised: () => undefined,
+  })
+  try {
+    await writeRecords(context, await readRecords(repoDir), commit)
+  } finally {
+    await release().catch(() => undefined)
+  }
+}
+
+async function writeRecords(
+  context: Context,
+  records: Awaited<ReturnType<typeof readRecords>>,
+  commit: string,
+): Promise<void> {
   const {repoDir, ref, options} = context
-  const records = await readRecords(repoDir)
   records[ref.ref] = {commit, resolvedAt: (options.now?.() ?? new Date()).toISOString()}
   const sorted = Object.fromEntries(Object.entries(records).sort(([a], [b]) => a.localeCompare(b)))
   const text = `${JSON.stringify({version: 1, repo: redact(ref.repoUrl), refs: sorted}, null, 2)}\n`

@@ -581,3 +581,19 @@ describe('resolveModule: a private cache', () => {
     expect((error as LilypadError).message).toContain('writable by other users')
   })
 })
+
+describe('resolveModule: the refs record', () => {
+  it('keeps every ref when several are resolved at once', async () => {
+    const dataDir = await newDataDir()
+    const refs = ['v0.0.1', 'v0.0.2', 'v0.0.10', 'main']
+    await Promise.all(
+      refs.map((tag) => resolveModule(parseModuleRef(`cowsay:${tag}`, {shortcutBase}), {dataDir, env})),
+    )
+    const key = parseModuleRef('cowsay:v0.0.1', {shortcutBase}).cacheKey
+    const record = JSON.parse(await readFile(join(repoCacheDir(dataDir, key), 'refs.json'), 'utf8')) as {
+      refs: Record<string, {commit: string}>
+    }
+    expect(Object.keys(record.refs).sort()).toEqual([...refs].sort())
+    expect(record.refs['v0.0.2']?.commit).toBe(cowsay.commits['v0.0.2'])
+  })
+})
