@@ -77,6 +77,21 @@ describe('bin/run.js', () => {
     expect((JSON.parse(run.stdout) as {error: {code: string}}).error.code).toBe('USAGE')
   })
 
+  it('answers an unknown command with a usage error in the usual shape', async () => {
+    const json = await spawnCli(['module', 'nosuch', '--json'], env)
+    expect(json.status).toBe(2)
+    expect((JSON.parse(json.stdout) as {ok: boolean; error: {code: string}}).error.code).toBe('USAGE')
+    const human = await spawnCli(['nosuch'], env)
+    expect(human.status).toBe(2)
+    expect(human.stderr).toContain('Error [USAGE]: "nosuch" is not a lilypad command.')
+  })
+
+  it('accepts the plural topic as a hidden alias', async () => {
+    const run = await spawnCli(['modules', 'render', `${url}:v0.0.1`, '-i', 'Message=hi', '--json'], env)
+    expect(run.status).toBe(0)
+    expect((JSON.parse(run.stdout) as {ok: boolean}).ok).toBe(true)
+  })
+
   it('never prints the private key, even when it appears in an error', async () => {
     const key = '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318'
     // A key pasted where the version goes ends up in the "ref not found" error.
