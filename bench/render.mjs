@@ -1,9 +1,11 @@
 // `lilypad module render` of a module served from a local repository: uncached (fresh data dir:
 // ls-remote + shallow fetch + checkout + render) against cached (ls-remote + render), with the
 // start-up of `lilypad --version` as the baseline measured in the same run.
+
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import {CLI, cowsayRepo, fmt, measure, timeNode} from './lib.mjs'
 
@@ -34,4 +36,4 @@ export function benchRender(runs = 10) {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) benchRender()
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) benchRender()

@@ -1,4 +1,6 @@
 // Start-up cost of the CLI against a bare `node -e 0` measured in the same run.
+import {pathToFileURL} from 'node:url'
+
 import {CLI, fmt, measure, timeNode} from './lib.mjs'
 
 export function benchStartup(runs = 15) {
@@ -17,4 +19,4 @@ export function benchStartup(runs = 15) {
   return m
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) benchStartup()
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) benchStartup()

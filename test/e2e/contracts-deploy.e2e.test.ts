@@ -120,6 +120,18 @@ describe('a plain ethers script on the deployed protocol (payouts of contracts/R
     })
   })
 
+  it('dispute, mediator rejects: the job creator is refunded, the provider’s results collateral goes to the treasury', async () => {
+    const {deltas, state} = await deal('dispute-reject')
+    expect(state).toBe(6)
+    expect(deltas).toEqual({
+      jobCreator: lp(-1),
+      resourceProvider: lp(-2),
+      mediator: lp(1),
+      treasury: lp(2),
+      escrow: lp(0),
+    })
+  })
+
   it('submit timeout: the job creator is refunded and receives the provider’s slashed timeout collateral', async () => {
     const {deltas, state} = await deal('submit-timeout')
     expect(state).toBe(8)

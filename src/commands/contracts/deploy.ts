@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {LilypadCommand} from '../../cli/base-command.js'
-import {connectChain} from '../../core/chain/client.js'
+import {connectChain, connectNetwork} from '../../core/chain/client.js'
 import {type ProtocolAddresses, deployContracts} from '../../core/chain/deploy.js'
 import {lilypadError} from '../../core/errors/index.js'
 import {redact} from '../../core/util/redact.js'
@@ -14,6 +14,7 @@ export interface ContractsDeployResult {
   deployer: string
   treasury: string
   addresses: ProtocolAddresses
+  blockNumber: number
   gasUsed: bigint
 }
 
@@ -45,21 +46,18 @@ export default class ContractsDeploy extends LilypadCommand<ContractsDeployResul
         hints: ['export WEB3_PRIVATE_KEY=<64 hex digits> (the key is never accepted as a flag).'],
       })
     }
-    const rpcUrl = flags['rpc-url'] ?? config.network.rpcUrls[0]
-    if (rpcUrl === undefined) {
-      throw lilypadError('USAGE', {message: 'No RPC endpoint to deploy to.', hints: ['Pass --rpc-url URL.']})
-    }
-    const client = await connectChain({
-      rpcUrl,
-      chainId: flags['rpc-url'] === undefined ? config.network.chainId : undefined,
-      privateKey: config.privateKey,
-      pollingIntervalMs: 250,
-    })
+    // --rpc-url deploys to whatever chain answers there; otherwise to the network profile's chain.
+    const rpcUrl = flags['rpc-url']
+    const client =
+      rpcUrl === undefined
+        ? await connectNetwork(config.network, {privateKey: config.privateKey, pollingIntervalMs: 250})
+        : await connectChain({rpcUrl, privateKey: config.privateKey, pollingIntervalMs: 250})
     try {
       if (client.signer === undefined) throw new Error('the client has no signer')
       const deployment = await deployContracts(client.signer, {
         treasury: flags.treasury,
         confirmations: flags.confirmations,
+        signal: this.abortController.signal,
         onEvent: (event) => {
           this.reporter.step(
             event.type === 'deploy.sent'
@@ -68,7 +66,7 @@ export default class ContractsDeploy extends LilypadCommand<ContractsDeployResul
           )
         },
       })
-      return {chainId: client.chainId, rpcUrl: redact(rpcUrl), ...deployment}
+      return {chainId: client.chainId, rpcUrl: redact(client.rpcUrl), ...deployment}
     } finally {
       client.destroy()
     }

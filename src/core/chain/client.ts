@@ -4,6 +4,7 @@
  */
 import {FetchRequest, JsonRpcProvider, Network, Wallet, isHexString} from 'ethers'
 
+import type {NetworkProfile} from '../config/index.js'
 import {lilypadError} from '../errors/index.js'
 import {redact} from '../util/redact.js'
 import {SerialSigner} from './signer.js'
@@ -157,4 +158,26 @@ export async function connectChain(
     throw error
   }
   return client
+}
+
+/**
+ * Connects to a network profile's chain (its first RPC endpoint, its chain id) with an optional
+ * signing key, and probes it.
+ *
+ * @throws CONFIG_INVALID when the profile has no RPC endpoint; RPC_UNREACHABLE, WRONG_CHAIN, PRIVATE_KEY_INVALID
+ * @example
+ * const client = await connectNetwork(config.network, {privateKey: config.privateKey})
+ */
+export async function connectNetwork(
+  network: Pick<NetworkProfile, 'name' | 'chainId' | 'rpcUrls'>,
+  options: {privateKey?: string | undefined; timeoutMs?: number; pollingIntervalMs?: number} = {},
+): Promise<ChainClient> {
+  const rpcUrl = network.rpcUrls[0]
+  if (rpcUrl === undefined) {
+    throw lilypadError('CONFIG_INVALID', {
+      message: `The network "${network.name}" has no RPC endpoint.`,
+      hints: ['Set WEB3_RPC_URL, or add rpcUrls to the network in your config file.'],
+    })
+  }
+  return connectChain({...options, rpcUrl, chainId: network.chainId})
 }

@@ -106,13 +106,16 @@ function fromRevert(decoded: ErrorDescription, context: ChainErrorContext, cause
         details: {...details, reason: Number(args[0])},
         cause,
       })
-    case 'ERC20InsufficientBalance':
+    case 'ERC20InsufficientBalance': {
+      // The account short of LP is the token's `sender`: the caller when it pays in, the escrow when it pays out.
+      const holder = String(args[0])
       return lilypadError('LP_BALANCE_TOO_LOW', {
-        message: `Cannot ${context.action}: ${who} holds ${lp(args[1])} but ${lp(args[2])} is needed.`,
-        hints: [`Send LP to ${who}${context.network === undefined ? '' : ` on ${context.network}`}.`],
-        details: {...details, balance: String(args[1]), needed: String(args[2])},
+        message: `Cannot ${context.action}: ${holder} holds ${lp(args[1])} but ${lp(args[2])} is needed.`,
+        hints: [`Send LP to ${holder}${context.network === undefined ? '' : ` on ${context.network}`}.`],
+        details: {...details, holder, balance: String(args[1]), needed: String(args[2])},
         cause,
       })
+    }
     case 'ERC20InsufficientAllowance':
       return lilypadError('LP_ALLOWANCE_TOO_LOW', {
         message: `Cannot ${context.action}: the payments contract may spend ${lp(args[1])} of ${who}'s LP but ${lp(args[2])} is needed.`,
@@ -184,7 +187,15 @@ export function toChainError(error: unknown, context: ChainErrorContext): Lilypa
       cause: error,
     })
   }
-  if (isError(error, 'NETWORK_ERROR') || isError(error, 'SERVER_ERROR')) {
+  if (isError(error, 'SERVER_ERROR')) {
+    return lilypadError('RPC_ERROR', {
+      message: `Cannot ${context.action}: the RPC endpoint answered with an error${error.response === undefined ? '' : ` (HTTP ${error.response.statusCode})`}.`,
+      hints: ['The endpoint may be rate-limiting or failing: try again, or use another WEB3_RPC_URL.'],
+      details: {action: context.action},
+      cause: error,
+    })
+  }
+  if (isError(error, 'NETWORK_ERROR')) {
     return lilypadError('RPC_UNREACHABLE', {
       message: `Cannot ${context.action}: the RPC endpoint could not be reached.`,
       hints: ['Check that the node is running and WEB3_RPC_URL (or --network) is right.'],

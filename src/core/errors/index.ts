@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   // network (exit 4)
   NETWORK_UNREACHABLE: 'network',
   RPC_UNREACHABLE: 'network',
+  RPC_ERROR: 'network',
   TIMEOUT: 'network',
   // chain (exit 5)
   WRONG_CHAIN: 'chain',

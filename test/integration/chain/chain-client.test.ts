@@ -68,6 +68,17 @@ describe('deployContracts', () => {
   })
 })
 
+describe('deployContracts input', () => {
+  it('refuses a treasury that cannot receive tokens before sending anything', async () => {
+    const nonce = await client.provider.getTransactionCount(client.address!)
+    for (const treasury of ['0xnotanaddress', '0x0000000000000000000000000000000000000000']) {
+      const error = await deployContracts(client.signer!, {treasury}).catch((e: unknown) => e)
+      expect([treasury, isLilypadError(error, 'USAGE')]).toEqual([treasury, true])
+    }
+    expect(await client.provider.getTransactionCount(client.address!)).toBe(nonce)
+  })
+})
+
 describe('probing', () => {
   it('detects the chain id when none is given, and refuses a wrong one', async () => {
     expect(client.chainId).toBe(31337)
@@ -142,6 +153,7 @@ describe('toChainError', () => {
       controller.agree(dealId, terms.members, terms.timeouts, terms.pricing),
     )
     expect(noBalance.code).toBe('LP_BALANCE_TOO_LOW')
+    expect(noBalance.details.holder).toBe(poor!.address)
     expect(noBalance.message).toContain('3.0 LP')
   })
 
@@ -237,13 +249,41 @@ describe('getDealsForParty', () => {
     await (await asRp.addResult(dealId, '', 'QmData', 1)).wait()
     await (await asJc.checkResult(dealId, {gasLimit: 250_000})).wait()
 
+    // A stranger creates a deal naming the job creator as its counterparty: spam the list must not show.
+    const spam = standardTerms({
+      solver: client.address!,
+      jobCreator: jc!.address,
+      resourceProvider: stranger!.address,
+      mediators: [mediator!.address],
+    })
+    const owner = LilypadToken__factory.connect(deployment.addresses.LilypadToken, client.signer!)
+    await (await owner.transfer(stranger!.address, parseEther('10'))).wait()
+    await (
+      await LilypadToken__factory.connect(deployment.addresses.LilypadToken, stranger!).approve(
+        deployment.addresses.LilypadController,
+        parseEther('10'),
+      )
+    ).wait()
+    const asStranger = LilypadController__factory.connect(deployment.addresses.LilypadController, stranger!)
+    await (await asStranger.agree('QmSpamDeal', spam.members, spam.timeouts, spam.pricing)).wait()
+
     const controller = deployment.addresses.LilypadController
+    // Small chunks from the deployment block: several eth_getLogs requests.
+    const ofJcChunked = await getDealsForParty(client.provider, controller, jc!.address, {
+      fromBlock: deployment.blockNumber,
+      blockRange: 2,
+    })
+    expect(ofJcChunked.map((d) => d.dealId)).not.toContain('QmSpamDeal')
+    expect(ofJcChunked.map((d) => [d.dealId, d.role])).toContainEqual([dealId, 'jobCreator'])
+    expect(deployment.blockNumber).toBeGreaterThan(0)
     const ofJc = await getDealsForParty(client.provider, controller, jc!.address)
     const ofRp = await getDealsForParty(client.provider, controller, rp!.address)
     const ofMediator = await getDealsForParty(client.provider, controller, mediator!.address)
     expect(ofJc.map((d) => [d.dealId, d.role])).toContainEqual([dealId, 'jobCreator'])
     expect(ofRp.map((d) => [d.dealId, d.role])).toContainEqual([dealId, 'resourceProvider'])
     expect(ofMediator.map((d) => [d.dealId, d.role])).toEqual([[dealId, 'mediator']])
-    expect(await getDealsForParty(client.provider, controller, stranger!.address)).toEqual([])
+    expect(
+      (await getDealsForParty(client.provider, controller, stranger!.address)).map((d) => [d.dealId, d.role]),
+    ).toEqual([['QmSpamDeal', 'resourceProvider']])
   })
 })
