@@ -256,15 +256,15 @@ describe('getDealsForParty', () => {
       resourceProvider: stranger!.address,
       mediators: [mediator!.address],
     })
-    const owner = LilypadToken__factory.connect(deployment.addresses.LilypadToken, client.signer!)
+    const owner = LilypadToken__factory.connect(deployment.addresses.LilypadToken, client.signer)
     await (await owner.transfer(stranger!.address, parseEther('10'))).wait()
     await (
-      await LilypadToken__factory.connect(deployment.addresses.LilypadToken, stranger!).approve(
+      await LilypadToken__factory.connect(deployment.addresses.LilypadToken, stranger).approve(
         deployment.addresses.LilypadController,
         parseEther('10'),
       )
     ).wait()
-    const asStranger = LilypadController__factory.connect(deployment.addresses.LilypadController, stranger!)
+    const asStranger = LilypadController__factory.connect(deployment.addresses.LilypadController, stranger)
     await (await asStranger.agree('QmSpamDeal', spam.members, spam.timeouts, spam.pricing)).wait()
 
     const controller = deployment.addresses.LilypadController
