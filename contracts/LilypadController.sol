@@ -23,14 +23,18 @@ import {
 /// `getPaymentsAddress()` and `getMediationAddress()` all return `address(this)`. Parties approve (or
 /// permit) this contract, which pulls LP with `transferFrom`. See contracts/README.md for the payout table.
 /// @dev Gas design: a deal is five packed storage words. The first `agree` writes two (its own party word
-/// and the lifecycle word, which also holds a 104-bit digest of the full terms); the second `agree` must
-/// present terms with the same digest and writes the other three. Everything else (solver, agree and submit
-/// timeouts, the strings of a result) lives in calldata and events only.
+/// and the lifecycle word, which also holds a 200-bit digest of the full terms); the second `agree` must
+/// present terms with the same digest and writes the other three. Each party's word records only what that
+/// party locked from its own calldata. Everything else (solver, agree and submit timeouts, the strings of a
+/// result) lives in calldata and events only.
 contract LilypadController {
     using SafeERC20 for IERC20;
 
     /// @notice Most mediators one deal may list.
     uint256 public constant MAX_MEDIATORS = 16;
+    /// @notice Longest agree timeout: how long one party's lone agreement can hold a deal ID before anyone
+    /// may start a new deal under it.
+    uint256 public constant MAX_AGREE_TIMEOUT = 7 days;
 
     // Bits of `Lifecycle.agreed`.
     uint8 private constant JC_AGREED = 1;
@@ -45,10 +49,12 @@ contract LilypadController {
     uint8 private constant NONZERO_UNUSED_COLLATERAL = 6;
     uint8 private constant BAD_TIMEOUT = 7;
     uint8 private constant AMOUNT_TOO_LARGE = 8;
+    uint8 private constant AGREE_TIMEOUT_TOO_LONG = 9;
 
-    /// @dev Word 0 and word 1: a party and the collateral it locked at `agree` besides the judge-timeout
-    /// collateral (payment collateral for the job creator, submit-timeout collateral for the resource
-    /// provider). Each party writes its own word in its own `agree`.
+    /// @dev Word 0 and word 1: a party and everything it locked at `agree`, taken from its own calldata only:
+    /// payment + judge-timeout collateral (P + J) for the job creator, submit-timeout collateral (S) for the
+    /// resource provider. Each party writes its own word in its own `agree`. Once both agreed, the lifecycle
+    /// word holds J and the job creator's payment collateral is `amount - J`.
     struct Party {
         address account;
         uint96 amount;
@@ -71,15 +77,16 @@ contract LilypadController {
     }
 
     /// @dev Word 4, written by every transition. `deadline` becomes the closing time in terminal states.
-    /// While negotiating, `resultsBlock` and `digestHigh` together hold the terms digest (the first 13 bytes
-    /// of `hashTerms`, see `_negotiationDigest`); the second `agree` clears them.
+    /// While negotiating, `judgeCollateral`, `resultsBlock` and `digestTail` together hold the terms digest
+    /// (the first 25 bytes of `hashTerms`, see `_negotiationDigest`); the second `agree` replaces them with
+    /// J and zeros, `timeoutAgree` with zeros.
     struct Lifecycle {
         AgreementState state;
         uint8 agreed;
         uint40 deadline;
         uint96 judgeCollateral;
         uint64 resultsBlock;
-        uint40 digestHigh;
+        uint40 digestTail;
     }
 
     struct Deal {
@@ -121,9 +128,9 @@ contract LilypadController {
     error WrongState(AgreementState current, AgreementState expected);
     /// @notice The timeout cannot be claimed until after `deadline` (unix seconds).
     error TooEarly(uint256 deadline);
-    /// @notice The terms differ from the ones the other party agreed to. Both values are the first 13 bytes
+    /// @notice The terms differ from the ones the other party agreed to. Both values are the first 25 bytes
     /// of `hashTerms` (the digest stored while negotiating, and the caller's).
-    error TermsMismatch(bytes13 agreed, bytes13 offered);
+    error TermsMismatch(bytes25 agreed, bytes25 offered);
     /// @notice The terms break a rule; `reason` is one of the codes in contracts/README.md.
     error InvalidTerms(uint8 reason);
     /// @notice The caller already agreed to this deal.
@@ -201,7 +208,9 @@ contract LilypadController {
 
     /// @notice Agree to a deal as its job creator (locks payment collateral + judge-timeout collateral) or
     /// its resource provider (locks submit-timeout collateral). The first agreement creates the deal; the
-    /// second must carry identical terms and moves the deal to `DealAgreed`.
+    /// second must carry identical terms and moves the deal to `DealAgreed`. A first agreement may also reuse
+    /// the ID of a deal that ended in `TimeoutAgree`, or of one still negotiating other terms past its agree
+    /// deadline (whose lone party is then refunded exactly as by `timeoutAgree`).
     /// @param dealId the deal's ID (the solver's CID)
     /// @param members solver, job creator, resource provider and 1-16 mediators
     /// @param timeouts seconds and collateral of each waiting step
@@ -253,37 +262,67 @@ contract LilypadController {
         bool isJobCreator = msg.sender == members.jobCreator;
         if (!isJobCreator && msg.sender != members.resourceProvider) revert NotAParty();
         if (bytes(dealId).length == 0) revert InvalidTerms(EMPTY_DEAL_ID);
+        // Every amount this call stores or pulls is range-checked here, for the first and the second caller.
+        _validateNumbers(timeouts, pricing);
         bytes32 key = keccak256(bytes(dealId));
         Deal storage deal = _deals[key];
         Lifecycle memory life = deal.life;
-        bytes13 offered = bytes13(hashTerms(dealId, members, timeouts, pricing));
+        bytes25 offered = bytes25(hashTerms(dealId, members, timeouts, pricing));
 
-        if (life.agreed == 0) {
-            // First agreement: validate, remember the terms by their digest, lock the caller's share.
-            _validate(members, timeouts, pricing);
-            uint104 digest = uint104(offered);
-            deal.life = Lifecycle({
-                state: AgreementState.DealNegotiating,
-                agreed: isJobCreator ? JC_AGREED : RP_AGREED,
-                deadline: uint40(block.timestamp + timeouts.agree.timeout),
-                judgeCollateral: uint96(timeouts.judgeResults.collateral),
-                resultsBlock: uint64(digest),
-                digestHigh: uint40(digest >> 64)
-            });
-            emit DealCreated(dealId, members.jobCreator, members.resourceProvider);
-            emit DealStateChange(dealId, AgreementState.DealNegotiating);
-            _lockAgreement(dealId, deal, isJobCreator, timeouts, pricing);
-            return AgreementState.DealNegotiating;
+        Party memory expired;
+        if (life.agreed != 0) {
+            if (life.state == AgreementState.DealNegotiating) {
+                bytes25 agreed = _negotiationDigest(life);
+                if (agreed == offered || block.timestamp <= life.deadline) {
+                    // Second agreement: the same terms (which name both parties), the other party.
+                    if (agreed != offered) revert TermsMismatch(agreed, offered);
+                    if (life.agreed == (isJobCreator ? JC_AGREED : RP_AGREED)) revert AlreadyAgreed();
+                    _secondAgree(dealId, key, deal, isJobCreator, members, timeouts, pricing);
+                    return AgreementState.DealAgreed;
+                }
+                // Other terms after the agree deadline: end the stale negotiation as `timeoutAgree` would
+                // (its lone party is refunded below), then start afresh under the same ID.
+                expired = _endNegotiation(deal, life, dealId);
+            } else if (life.state != AgreementState.TimeoutAgree) {
+                revert WrongState(life.state, AgreementState.DealNegotiating);
+            }
+            // A deal that never got past negotiating wrote only its lone party's word and the lifecycle word
+            // (and never `_moreMediators`); clear what the new first agreement does not overwrite.
+            if (life.agreed == JC_AGREED) {
+                if (!isJobCreator) delete deal.jobCreator;
+            } else if (isJobCreator) {
+                delete deal.resourceProvider;
+            }
+            delete _moreMediators[key];
         }
 
-        // Second agreement: the other party, the same terms.
-        if (life.state != AgreementState.DealNegotiating) {
-            revert WrongState(life.state, AgreementState.DealNegotiating);
-        }
-        if (life.agreed == (isJobCreator ? JC_AGREED : RP_AGREED)) revert AlreadyAgreed();
-        bytes13 agreed = _negotiationDigest(life);
-        if (agreed != offered) revert TermsMismatch(agreed, offered);
+        // First agreement: validate, remember the terms by their digest, lock the caller's share.
+        _validateMembers(members);
+        deal.life = _negotiation(
+            isJobCreator ? JC_AGREED : RP_AGREED, block.timestamp + timeouts.agree.timeout, offered
+        );
+        emit DealCreated(dealId, members.jobCreator, members.resourceProvider);
+        emit DealStateChange(dealId, AgreementState.DealNegotiating);
+        _lockAgreement(dealId, deal, isJobCreator, timeouts, pricing);
+        _payTo(expired.account, expired.amount);
+        return AgreementState.DealNegotiating;
+    }
 
+    /// @dev The second agreement: stores the terms (from the caller's calldata, which has the agreed digest)
+    /// and the caller's party word, pulls the caller's share.
+    function _secondAgree(
+        string calldata dealId,
+        bytes32 key,
+        Deal storage deal,
+        bool isJobCreator,
+        DealMembers calldata members,
+        DealTimeouts calldata timeouts,
+        DealPricing calldata pricing
+    ) private {
+        uint256 judge = timeouts.judgeResults.collateral;
+        // The job creator's judge collateral is part of what it locked itself (word 0); a provider agreeing
+        // second can never assign it more than that (only reachable with a digest collision).
+        if (!isJobCreator && judge > deal.jobCreator.amount) revert InvalidTerms(AMOUNT_TOO_LARGE);
         address[] calldata mediators = members.mediators;
         deal.mediation = Mediation({firstMediator: mediators[0], mediationFee: uint96(pricing.mediationFee)});
         deal.terms = Terms({
@@ -299,17 +338,16 @@ contract LilypadController {
             state: AgreementState.DealAgreed,
             agreed: JC_AGREED | RP_AGREED,
             deadline: uint40(block.timestamp + timeouts.submitResults.timeout),
-            judgeCollateral: life.judgeCollateral,
+            judgeCollateral: uint96(judge),
             resultsBlock: 0,
-            digestHigh: 0
+            digestTail: 0
         });
         emit DealStateChange(dealId, AgreementState.DealAgreed);
         _lockAgreement(dealId, deal, isJobCreator, timeouts, pricing);
-        return AgreementState.DealAgreed;
     }
 
-    /// @dev Stores the caller's party word and pulls its share: payment + judge-timeout collateral from the
-    /// job creator, submit-timeout collateral from the resource provider.
+    /// @dev Stores the caller's party word and pulls its share, both from the caller's own calldata only:
+    /// payment + judge-timeout collateral from the job creator, submit-timeout collateral from the provider.
     function _lockAgreement(
         string calldata dealId,
         Deal storage deal,
@@ -320,10 +358,11 @@ contract LilypadController {
         if (isJobCreator) {
             uint256 payment = pricing.paymentCollateral;
             uint256 judge = timeouts.judgeResults.collateral;
-            deal.jobCreator = Party({account: msg.sender, amount: uint96(payment)});
+            uint256 locked = payment + judge;
+            deal.jobCreator = Party({account: msg.sender, amount: uint96(locked)});
             _event(dealId, msg.sender, payment, PaymentReason.PaymentCollateral, PaymentDirection.PaidIn);
             _event(dealId, msg.sender, judge, PaymentReason.TimeoutCollateral, PaymentDirection.PaidIn);
-            _pullFrom(msg.sender, payment + judge);
+            _pullFrom(msg.sender, locked);
         } else {
             uint256 submit = timeouts.submitResults.collateral;
             deal.resourceProvider = Party({account: msg.sender, amount: uint96(submit)});
@@ -332,10 +371,8 @@ contract LilypadController {
         }
     }
 
-    function _validate(DealMembers calldata members, DealTimeouts calldata timeouts, DealPricing calldata pricing)
-        private
-        pure
-    {
+    /// @dev Parties and mediators; checked at the first agreement (the digest binds the second to them).
+    function _validateMembers(DealMembers calldata members) private pure {
         address jobCreator = members.jobCreator;
         address resourceProvider = members.resourceProvider;
         if (jobCreator == address(0) || resourceProvider == address(0)) revert InvalidTerms(ZERO_PARTY);
@@ -348,23 +385,33 @@ contract LilypadController {
                 revert InvalidTerms(BAD_MEDIATOR);
             }
         }
+    }
+
+    /// @dev Every number of the terms; checked at both agreements, before anything is narrowed or pulled.
+    function _validateNumbers(DealTimeouts calldata timeouts, DealPricing calldata pricing) private pure {
         if (timeouts.agree.collateral != 0 || timeouts.mediateResults.collateral != 0) {
             revert InvalidTerms(NONZERO_UNUSED_COLLATERAL);
         }
+        uint256 agreeTimeout = timeouts.agree.timeout;
+        uint256 submitTimeout = timeouts.submitResults.timeout;
+        uint256 judgeTimeout = timeouts.judgeResults.timeout;
+        uint256 mediateTimeout = timeouts.mediateResults.timeout;
         if (
-            !_validTimeout(timeouts.agree.timeout) || !_validTimeout(timeouts.submitResults.timeout)
-                || !_validTimeout(timeouts.judgeResults.timeout) || !_validTimeout(timeouts.mediateResults.timeout)
+            agreeTimeout == 0 || submitTimeout == 0 || judgeTimeout == 0 || mediateTimeout == 0
+                || (agreeTimeout | submitTimeout | judgeTimeout | mediateTimeout) > type(uint32).max
         ) revert InvalidTerms(BAD_TIMEOUT);
-        uint256 max96 = type(uint96).max;
+        if (agreeTimeout > MAX_AGREE_TIMEOUT) revert InvalidTerms(AGREE_TIMEOUT_TOO_LONG);
+        uint256 payment = pricing.paymentCollateral;
+        uint256 judge = timeouts.judgeResults.collateral;
+        uint256 locked;
+        unchecked {
+            // Wraps only if one of the two is above 2^96 - 1 already, which the check below catches anyway.
+            locked = payment + judge;
+        }
         if (
-            pricing.instructionPrice > max96 || pricing.mediationFee > max96
-                || pricing.resultsCollateralMultiple > type(uint32).max || timeouts.submitResults.collateral > max96
-                || pricing.paymentCollateral > max96 || timeouts.judgeResults.collateral > max96
+            (pricing.instructionPrice | pricing.mediationFee | timeouts.submitResults.collateral | payment | judge
+                    | locked) > type(uint96).max || pricing.resultsCollateralMultiple > type(uint32).max
         ) revert InvalidTerms(AMOUNT_TOO_LARGE);
-    }
-
-    function _validTimeout(uint256 seconds_) private pure returns (bool) {
-        return seconds_ != 0 && seconds_ <= type(uint32).max;
     }
 
     // ---------------------------------------------------------------------------------------------------
@@ -528,26 +575,40 @@ contract LilypadController {
     // ---------------------------------------------------------------------------------------------------
     // Timeouts
 
-    /// @notice After the agree deadline, the party that agreed alone takes its collateral back.
+    /// @notice After the agree deadline, the party that agreed alone takes its collateral back. The deal ID
+    /// is then free: a new first `agree` starts a fresh deal under it.
     /// @param dealId the deal's ID
     function timeoutAgree(string calldata dealId) external nonReentrant {
         Deal storage deal = _deals[keccak256(bytes(dealId))];
         Lifecycle memory life = _expectState(deal, AgreementState.DealNegotiating);
-        bool jobCreatorAgreed = life.agreed == JC_AGREED;
-        Party memory party = jobCreatorAgreed ? deal.jobCreator : deal.resourceProvider;
-        if (msg.sender != party.account) revert NotAParty();
-        _expectDeadlinePassed(life);
-        _close(deal, life, dealId, AgreementState.TimeoutAgree);
-        if (jobCreatorAgreed) {
-            _event(dealId, msg.sender, party.amount, PaymentReason.PaymentCollateral, PaymentDirection.Refunded);
-            _event(
-                dealId, msg.sender, life.judgeCollateral, PaymentReason.TimeoutCollateral, PaymentDirection.Refunded
-            );
-            _payTo(msg.sender, uint256(party.amount) + life.judgeCollateral);
-        } else {
-            _event(dealId, msg.sender, party.amount, PaymentReason.TimeoutCollateral, PaymentDirection.Refunded);
-            _payTo(msg.sender, party.amount);
+        if (msg.sender != (life.agreed == JC_AGREED ? deal.jobCreator.account : deal.resourceProvider.account)) {
+            revert NotAParty();
         }
+        _expectDeadlinePassed(life);
+        Party memory party = _endNegotiation(deal, life, dealId);
+        _payTo(party.account, party.amount);
+    }
+
+    /// @dev Ends a negotiation as `TimeoutAgree`: clears the digest, announces the refund of everything the
+    /// lone party locked and returns that party (the caller transfers). The job creator's P + J come back as
+    /// one `PaymentCollateral` leg: the split is stored only once both agreed.
+    function _endNegotiation(Deal storage deal, Lifecycle memory life, string calldata dealId)
+        private
+        returns (Party memory party)
+    {
+        bool jobCreatorAgreed = life.agreed == JC_AGREED;
+        party = jobCreatorAgreed ? deal.jobCreator : deal.resourceProvider;
+        life.judgeCollateral = 0;
+        life.resultsBlock = 0;
+        life.digestTail = 0;
+        _close(deal, life, dealId, AgreementState.TimeoutAgree);
+        _event(
+            dealId,
+            party.account,
+            party.amount,
+            jobCreatorAgreed ? PaymentReason.PaymentCollateral : PaymentReason.TimeoutCollateral,
+            PaymentDirection.Refunded
+        );
     }
 
     /// @notice After the submit deadline with no result, the job creator takes back its payment and
@@ -563,11 +624,13 @@ contract LilypadController {
         _close(deal, life, dealId, AgreementState.TimeoutSubmitResults);
 
         uint256 judge = life.judgeCollateral;
-        _event(dealId, msg.sender, jobCreator.amount, PaymentReason.PaymentCollateral, PaymentDirection.Refunded);
+        _event(
+            dealId, msg.sender, jobCreator.amount - judge, PaymentReason.PaymentCollateral, PaymentDirection.Refunded
+        );
         _event(dealId, msg.sender, judge, PaymentReason.TimeoutCollateral, PaymentDirection.Refunded);
         _event(dealId, provider.account, provider.amount, PaymentReason.TimeoutCollateral, PaymentDirection.Slashed);
         _event(dealId, msg.sender, provider.amount, PaymentReason.TimeoutCollateral, PaymentDirection.PaidOut);
-        _payTo(msg.sender, uint256(jobCreator.amount) + judge + provider.amount);
+        _payTo(msg.sender, uint256(jobCreator.amount) + provider.amount);
     }
 
     /// @notice After the judge deadline with no judgement, the result counts as accepted: the provider is paid,
@@ -649,13 +712,16 @@ contract LilypadController {
         view_.jobCreator = deal.jobCreator.account;
         view_.resourceProvider = deal.resourceProvider.account;
         view_.submitResultsCollateral = deal.resourceProvider.amount;
-        view_.paymentCollateral = deal.jobCreator.amount;
-        view_.judgeResultsCollateral = life.judgeCollateral;
-        if (life.state == AgreementState.DealNegotiating) {
-            // Only the first party's word and the terms digest exist yet.
-            view_.termsDigest = _negotiationDigest(life);
+        uint256 jobCreatorLocked = deal.jobCreator.amount;
+        if (life.state == AgreementState.DealNegotiating || life.state == AgreementState.TimeoutAgree) {
+            // Only the first party's word (and, while negotiating, the terms digest) exist. The job creator's
+            // word holds everything it locked, P + J; the split is stored only once both agreed.
+            view_.paymentCollateral = jobCreatorLocked;
+            if (life.state == AgreementState.DealNegotiating) view_.termsDigest = _negotiationDigest(life);
             return view_;
         }
+        view_.judgeResultsCollateral = life.judgeCollateral;
+        view_.paymentCollateral = jobCreatorLocked - life.judgeCollateral;
         Terms memory terms = deal.terms;
         address[] storage more = _moreMediators[key];
         view_.mediators = new address[](1 + more.length);
@@ -700,7 +766,8 @@ contract LilypadController {
 
     /// @notice The hash the two agreements are matched by:
     /// keccak256(abi.encode(dealId, members, timeouts, pricing)). While negotiating, the contract keeps its
-    /// first 13 bytes (104 bits); the deal ID is included so a digest collision cannot be reused across deals.
+    /// first 25 bytes (200 bits: a collision takes about 2^100 hashes); the deal ID is included so a digest
+    /// cannot be reused across deals.
     /// @param dealId the deal's ID
     /// @param members the deal's parties
     /// @param timeouts the deal's timeouts
@@ -710,8 +777,33 @@ contract LilypadController {
         DealMembers calldata members,
         DealTimeouts calldata timeouts,
         DealPricing calldata pricing
-    ) public pure returns (bytes32) {
-        return keccak256(abi.encode(dealId, members, timeouts, pricing));
+    ) public pure returns (bytes32 hash) {
+        // Equal to keccak256(abi.encode(dealId, members, timeouts, pricing)), built by copying the decoded
+        // calldata into the canonical ABI layout in scratch memory (cheaper than the generic encoder). An
+        // address with dirty upper bits is hashed as sent, so it can only fail to match, never match falsely.
+        address[] calldata mediators = members.mediators;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let idLength := dealId.length
+            let idPadded := and(add(idLength, 31), not(31))
+            // Head: offset of dealId, offset of members, timeouts (8 words), pricing (4 words).
+            mstore(ptr, 0x1c0)
+            mstore(add(ptr, 0x20), add(0x1e0, idPadded))
+            calldatacopy(add(ptr, 0x40), timeouts, 0x100)
+            calldatacopy(add(ptr, 0x140), pricing, 0x80)
+            // dealId: length, then the bytes zero-padded to a whole word.
+            mstore(add(ptr, 0x1c0), idLength)
+            mstore(add(ptr, add(0x1c0, idPadded)), 0)
+            calldatacopy(add(ptr, 0x1e0), dealId.offset, idLength)
+            // members: solver, jobCreator, resourceProvider, offset of mediators, then the array.
+            let m := add(ptr, add(0x1e0, idPadded))
+            calldatacopy(m, members, 0x60)
+            mstore(add(m, 0x60), 0x80)
+            let count := mediators.length
+            mstore(add(m, 0x80), count)
+            calldatacopy(add(m, 0xa0), mediators.offset, shl(5, count))
+            hash := keccak256(ptr, sub(add(m, add(0xa0, shl(5, count))), ptr))
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------
@@ -732,12 +824,12 @@ contract LilypadController {
         pure
         returns (Split memory split)
     {
-        uint256 paymentCollateral = jobCreator.amount;
+        split.judgeCollateral = life.judgeCollateral;
+        uint256 paymentCollateral = jobCreator.amount - split.judgeCollateral;
         uint256 jobCost = uint256(terms.instructionPrice) * terms.instructionCount;
         split.payment = jobCost < paymentCollateral ? jobCost : paymentCollateral;
         split.paymentRefund = paymentCollateral - split.payment;
         split.resultsCollateral = jobCost * terms.resultsCollateralMultiple;
-        split.judgeCollateral = life.judgeCollateral;
     }
 
     function _expectState(Deal storage deal, AgreementState expected) private view returns (Lifecycle memory life) {
@@ -775,9 +867,25 @@ contract LilypadController {
         return state == AgreementState.ResultsAccepted || state >= AgreementState.MediationAccepted;
     }
 
-    /// @dev While negotiating, the terms digest lives in the lifecycle word (see `Lifecycle`).
-    function _negotiationDigest(Lifecycle memory life) private pure returns (bytes13) {
-        return bytes13((uint104(life.digestHigh) << 64) | uint104(life.resultsBlock));
+    /// @dev While negotiating, the terms digest lives in the lifecycle word (see `Lifecycle`):
+    /// judgeCollateral (high 96 bits), resultsBlock (64), digestTail (low 40).
+    function _negotiationDigest(Lifecycle memory life) private pure returns (bytes25) {
+        return bytes25(
+            (uint200(life.judgeCollateral) << 104) | (uint200(life.resultsBlock) << 40) | uint200(life.digestTail)
+        );
+    }
+
+    /// @dev The lifecycle word of a deal one party agreed to, holding the digest of its terms.
+    function _negotiation(uint8 agreed, uint256 deadline, bytes25 digest) private pure returns (Lifecycle memory) {
+        uint200 bits = uint200(digest);
+        return Lifecycle({
+            state: AgreementState.DealNegotiating,
+            agreed: agreed,
+            deadline: uint40(deadline),
+            judgeCollateral: uint96(bits >> 104),
+            resultsBlock: uint64(bits >> 40),
+            digestTail: uint40(bits)
+        });
     }
 
     function _event(

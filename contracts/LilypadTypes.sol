@@ -96,8 +96,10 @@ struct User {
     ServiceType[] roles;
 }
 
-/// @notice What `getDeal` reports. While the deal is negotiating only the parties, the amount the first
-/// party locked and `termsDigest` (the first 13 bytes of `hashTerms`) are known; afterwards `termsDigest` is 0.
+/// @notice What `getDeal` reports. While the deal is negotiating (and after `TimeoutAgree`) only the party that
+/// agreed, what it locked and, while negotiating, `termsDigest` (the first 25 bytes of `hashTerms`) are known:
+/// a job creator's `paymentCollateral` is then everything it locked (payment + judge collateral) and
+/// `judgeResultsCollateral` is 0, as the split is stored only once both agreed. Afterwards `termsDigest` is 0.
 struct DealView {
     string dealId;
     AgreementState state;
@@ -112,7 +114,7 @@ struct DealView {
     uint256 judgeResultsCollateral;
     uint256 judgeResultsTimeout;
     uint256 mediateResultsTimeout;
-    bytes13 termsDigest;
+    bytes25 termsDigest;
 }
 
 /// @notice What `getAgreement` reports. `deadline` is when the current waiting step times out (0 once

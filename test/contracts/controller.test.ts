@@ -81,13 +81,15 @@ describe('transitions', () => {
     expect(await f.controller.isState(deal.dealId, State.DealNegotiating)).toBe(true)
     const view = await f.controller.getDeal(deal.dealId)
     const hash = await f.controller.hashTerms(deal.dealId, deal.members, deal.timeouts, deal.pricing)
-    expect(view.termsDigest).toBe(dataSlice(hash, 0, 13))
-    expect([view.jobCreator, view.resourceProvider, view.paymentCollateral, view.mediators]).toEqual([
-      f.jc.address,
-      ZeroAddress,
-      LP(2),
-      [],
-    ])
+    expect(view.termsDigest).toBe(dataSlice(hash, 0, 25))
+    // While negotiating, the job creator's word holds everything it locked (P + J); the split comes later.
+    expect([
+      view.jobCreator,
+      view.resourceProvider,
+      view.paymentCollateral,
+      view.judgeResultsCollateral,
+      view.mediators,
+    ]).toEqual([f.jc.address, ZeroAddress, LP(3), 0n, []])
     const agreement = await f.controller.getAgreement(deal.dealId)
     const block = await f.chain.provider.getBlock(receipt.blockNumber)
     expect(plain(agreement)).toEqual({
@@ -124,7 +126,7 @@ describe('transitions', () => {
       judgeResultsCollateral: LP(1),
       judgeResultsTimeout: 3600n,
       mediateResultsTimeout: 3600n,
-      termsDigest: '0x' + '00'.repeat(13),
+      termsDigest: '0x' + '00'.repeat(25),
     })
     const block = await f.chain.provider.getBlock(receipt.blockNumber)
     const agreement = await f.controller.getAgreement(deal.dealId)
@@ -528,6 +530,29 @@ describe('reverts: terms', () => {
       8,
       (f) => newDeal(f, {timeouts: {judgeResults: {timeout: 1n, collateral: 2n ** 96n}}}),
     ],
+    [
+      'payment + judge collateral above 96 bits',
+      8,
+      (f) =>
+        newDeal(f, {
+          pricing: {paymentCollateral: 2n ** 95n},
+          timeouts: {judgeResults: {timeout: 1n, collateral: 2n ** 95n}},
+        }),
+    ],
+    [
+      'a huge judge collateral that would wrap the sum',
+      8,
+      (f) =>
+        newDeal(f, {
+          pricing: {paymentCollateral: 1n},
+          timeouts: {judgeResults: {timeout: 1n, collateral: 2n ** 256n - 1n}},
+        }),
+    ],
+    [
+      'agree timeout above 7 days',
+      9,
+      (f) => newDeal(f, {timeouts: {agree: {timeout: 7n * 24n * 3600n + 1n, collateral: 0n}}}),
+    ],
   ]
 
   it.each(cases)('%s → InvalidTerms(%d)', async (_name, reason, make) => {
@@ -540,12 +565,24 @@ describe('reverts: terms', () => {
         instructionPrice: 2n ** 96n - 1n,
         resultsCollateralMultiple: 2n ** 32n - 1n,
         mediationFee: 2n ** 96n - 1n,
+        paymentCollateral: 2n ** 96n - 1n - LP(1),
       },
-      timeouts: {agree: {timeout: 2n ** 32n - 1n, collateral: 0n}},
+      timeouts: {
+        agree: {timeout: 7n * 24n * 3600n, collateral: 0n},
+        submitResults: {timeout: 2n ** 32n - 1n, collateral: LP(1)},
+        judgeResults: {timeout: 2n ** 32n - 1n, collateral: LP(1)},
+        mediateResults: {timeout: 2n ** 32n - 1n, collateral: 0n},
+      },
       members: {mediators: Array<string>(16).fill(f.mediator.address)},
     })
+    expect(await f.controller.MAX_AGREE_TIMEOUT()).toBe(7n * 24n * 3600n)
     await agreeAs(f, f.rp, deal)
     expect(await f.controller.isState(deal.dealId, State.DealNegotiating)).toBe(true)
+    // The job creator's payment + judge collateral (exactly 2^96 - 1) passes validation too.
+    expect(await reverts(agreeCall(f.jc, deal))).toEqual({
+      name: 'ERC20InsufficientBalance',
+      args: [f.jc.address, await f.token.balanceOf(f.jc.address), 2n ** 96n - 1n],
+    })
   })
 
   it('agreeing twice as the same party', async () => {
@@ -578,7 +615,7 @@ describe('reverts: terms', () => {
       expect(offered).not.toBe(agreedHash)
       expect(await reverts(agreeCall(f.rp, variant))).toEqual({
         name: 'TermsMismatch',
-        args: [dataSlice(agreedHash, 0, 13), dataSlice(offered, 0, 13)],
+        args: [dataSlice(agreedHash, 0, 25), dataSlice(offered, 0, 25)],
       })
     }
     // The same terms still complete the deal afterwards.

@@ -126,13 +126,21 @@ export function walletOf(f: Fixture, address: string): Wallet {
 
 export type Stage = 'negotiating' | 'agreed' | 'submitted' | 'checked'
 
-/** Drives `deal` (job creator first) to `stage`; the result reports `instructionCount` instructions. */
-export async function driveTo(f: Fixture, deal: Deal, stage: Stage, instructionCount = 1n): Promise<void> {
+/** Drives `deal` to `stage` (the job creator agrees first unless `providerFirst`); the result reports
+ * `instructionCount` instructions. */
+export async function driveTo(
+  f: Fixture,
+  deal: Deal,
+  stage: Stage,
+  instructionCount = 1n,
+  {providerFirst = false}: {providerFirst?: boolean} = {},
+): Promise<void> {
   const jc = walletOf(f, deal.members.jobCreator)
   const rp = walletOf(f, deal.members.resourceProvider)
-  await agreeAs(f, jc, deal)
+  const [first, second] = providerFirst ? [rp, jc] : [jc, rp]
+  await agreeAs(f, first, deal)
   if (stage === 'negotiating') return
-  await agreeAs(f, rp, deal)
+  await agreeAs(f, second, deal)
   if (stage === 'agreed') return
   await mined(
     as(f.controller, rp).addResult(deal.dealId, '', `QmData${deal.dealId.slice(6)}`, instructionCount),

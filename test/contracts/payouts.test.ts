@@ -123,10 +123,8 @@ const paths: Path[] = [
     close: (d, w) => mined(as(f.controller, w).timeoutAgree(d.dealId)),
     state: State.TimeoutAgree,
     net: () => [0n, 0n, 0n, 0n],
-    events: (a) => [
-      ['jc', a.P, PaymentCollateral, Refunded],
-      ['jc', a.J, TimeoutCollateral, Refunded],
-    ],
+    // Everything the job creator locked comes back in one leg: P and J are split only once both agreed.
+    events: (a) => [['jc', a.P + a.J, PaymentCollateral, Refunded]],
   },
   {
     name: 'timeoutAgree (provider agreed alone)',

@@ -12,17 +12,20 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {
+  AbiCoder,
   ContractFactory,
   ErrorFragment,
   Interface,
   Signature,
   keccak256,
   parseEther,
+  toBeHex,
   toUtf8Bytes,
 } from 'ethers'
 import type {
   BaseContract,
   InterfaceAbi,
+  JsonRpcProvider,
   LogDescription,
   Result,
   Signer,
@@ -112,6 +115,75 @@ export const LP = (amount: string | number): bigint => parseEther(String(amount)
 
 /** Deal ID → the storage key the controller uses. */
 export const dealKey = (dealId: string): string => keccak256(toUtf8Bytes(dealId))
+
+/** The ABI types `hashTerms` encodes: (dealId, members, timeouts, pricing). */
+const TERMS_TYPES = [
+  'string',
+  'tuple(address solver, address jobCreator, address resourceProvider, address[] mediators)',
+  'tuple(tuple(uint256 timeout, uint256 collateral) agree, tuple(uint256 timeout, uint256 collateral) submitResults, tuple(uint256 timeout, uint256 collateral) judgeResults, tuple(uint256 timeout, uint256 collateral) mediateResults)',
+  'tuple(uint256 instructionPrice, uint256 paymentCollateral, uint256 resultsCollateralMultiple, uint256 mediationFee)',
+]
+
+/** keccak256(abi.encode(dealId, members, timeouts, pricing)), computed off-chain: what `hashTerms` must return. */
+export function termsHash(terms: {
+  dealId: string
+  members: Members
+  timeouts: Timeouts
+  pricing: Pricing
+}): string {
+  const {dealId, members, timeouts, pricing} = terms
+  return keccak256(AbiCoder.defaultAbiCoder().encode(TERMS_TYPES, [dealId, members, timeouts, pricing]))
+}
+
+// ---- controller storage (tests that simulate what only a hash collision could produce) --------------------
+
+/** Storage slot of word `word` (0 job creator, 1 provider, 2 mediation, 3 terms, 4 lifecycle) of a deal:
+ * `_deals` is the controller's first storage variable (slot 0). */
+export function dealSlot(dealId: string, word: number): bigint {
+  const base = keccak256(AbiCoder.defaultAbiCoder().encode(['bytes32', 'uint256'], [dealKey(dealId), 0n]))
+  return BigInt(base) + BigInt(word)
+}
+
+/** Storage slot of the length of `_moreMediators[dealKey]` (the second storage variable, slot 1); element
+ * `i` lives at keccak256(slot) + i. */
+export function moreMediatorsSlot(dealId: string): bigint {
+  return BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(['bytes32', 'uint256'], [dealKey(dealId), 1n])))
+}
+
+export async function readSlot(provider: JsonRpcProvider, address: string, slot: bigint): Promise<bigint> {
+  return BigInt(await provider.getStorage(address, slot))
+}
+
+export async function writeSlot(
+  provider: JsonRpcProvider,
+  address: string,
+  slot: bigint,
+  value: bigint,
+): Promise<void> {
+  await provider.send('anvil_setStorageAt', [address, toBeHex(slot, 32), toBeHex(value, 32)])
+}
+
+/** The lifecycle word with its negotiation digest (the first 25 bytes of a terms hash) replaced: state,
+ * agreed bits and deadline (the low 56 bits) stay. Layout, low to high: state 8, agreed 8, deadline 40,
+ * then digest bits 199..104 (96), 103..40 (64), 39..0 (40). */
+export function withNegotiationDigest(word: bigint, hash: string): bigint {
+  const digest = BigInt(hash) >> 56n
+  const high = digest >> 104n
+  const middle = (digest >> 40n) & ((1n << 64n) - 1n)
+  const low = digest & ((1n << 40n) - 1n)
+  return (word & ((1n << 56n) - 1n)) | (high << 56n) | (middle << 152n) | (low << 216n)
+}
+
+/** Makes a negotiating deal's stored digest that of `terms`, as if `terms` collided with the first party's. */
+export async function forceNegotiationDigest(
+  provider: JsonRpcProvider,
+  controller: string,
+  terms: {dealId: string; members: Members; timeouts: Timeouts; pricing: Pricing},
+): Promise<void> {
+  const slot = dealSlot(terms.dealId, 4)
+  const word = await readSlot(provider, controller, slot)
+  await writeSlot(provider, controller, slot, withNegotiationDigest(word, termsHash(terms)))
+}
 
 /** The terms the gas targets are stated in: 1 LP per instruction, 2 LP payment collateral, ×2 results
  * collateral, 1 LP mediation fee, 3600 s timeouts, 1 LP submit and judge collateral. */

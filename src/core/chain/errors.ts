@@ -26,7 +26,8 @@ const INVALID_TERMS: Record<number, string> = {
   5: 'a mediator is the zero address or one of the parties',
   6: 'the agree and mediate collaterals must be 0',
   7: 'every timeout must be between 1 second and 2^32-1 seconds',
-  8: 'an amount is too large',
+  8: 'an amount is too large, or the judge collateral exceeds what the job creator locked',
+  9: 'the agree timeout must be at most 7 days',
 }
 
 /** Context that makes a chain error actionable. */
