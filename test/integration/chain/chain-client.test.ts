@@ -41,6 +41,29 @@ afterAll(async () => {
   await anvil.stop()
 })
 
+/** Dev accounts 1–4 as job creator, provider, mediator and a stranger, the standard terms, and the controller as each. */
+function dealParties() {
+  const [jc, rp, mediator, stranger] = anvil.accounts.slice(1, 5) as [Wallet, Wallet, Wallet, Wallet]
+  const terms = standardTerms({
+    solver: client.address!,
+    jobCreator: jc.address,
+    resourceProvider: rp.address,
+    mediators: [mediator.address],
+  })
+  const controllerAs = (wallet: Wallet) =>
+    LilypadController__factory.connect(deployment.addresses.LilypadController, wallet)
+  return {
+    jc,
+    rp,
+    mediator,
+    stranger,
+    terms,
+    asJc: controllerAs(jc),
+    asRp: controllerAs(rp),
+    asStranger: controllerAs(stranger),
+  }
+}
+
 /** Runs `fn` and returns the LilypadError that toChainError makes of its failure. */
 async function chainErrorOf(fn: () => Promise<unknown>, action = 'test'): Promise<LilypadError> {
   try {
@@ -158,9 +181,9 @@ describe('toChainError', () => {
   })
 
   it('decodes party, state, deadline and terms errors with hints', async () => {
-    const [, jc, rp, mediator, stranger] = anvil.accounts
+    const {jc, rp, mediator, terms, asJc, asRp, asStranger} = dealParties()
     const owner = LilypadToken__factory.connect(deployment.addresses.LilypadToken, client.signer)
-    for (const account of [jc!, rp!]) {
+    for (const account of [jc, rp]) {
       await (await owner.transfer(account.address, parseEther('100'))).wait()
       await (
         await LilypadToken__factory.connect(deployment.addresses.LilypadToken, account).approve(
@@ -169,15 +192,6 @@ describe('toChainError', () => {
         )
       ).wait()
     }
-    const terms = standardTerms({
-      solver: client.address!,
-      jobCreator: jc!.address,
-      resourceProvider: rp!.address,
-      mediators: [mediator!.address],
-    })
-    const asJc = LilypadController__factory.connect(deployment.addresses.LilypadController, jc)
-    const asRp = LilypadController__factory.connect(deployment.addresses.LilypadController, rp)
-    const asStranger = LilypadController__factory.connect(deployment.addresses.LilypadController, stranger)
 
     const unknown = await chainErrorOf(() => asJc.acceptResult('QmNoSuchDeal'))
     expect(unknown.code).toBe('DEAL_NOT_FOUND')
@@ -189,9 +203,9 @@ describe('toChainError', () => {
     const other = standardTerms(
       {
         solver: client.address!,
-        jobCreator: jc!.address,
-        resourceProvider: rp!.address,
-        mediators: [mediator!.address],
+        jobCreator: jc.address,
+        resourceProvider: rp.address,
+        mediators: [mediator.address],
       },
       {pricing: {instructionPrice: 5n}},
     )
@@ -201,7 +215,7 @@ describe('toChainError', () => {
     expect(mismatch.code).toBe('DEAL_TERMS_MISMATCH')
 
     const invalid = await chainErrorOf(() =>
-      asJc.agree('QmOther', {...terms.members, resourceProvider: jc!.address}, terms.timeouts, terms.pricing),
+      asJc.agree('QmOther', {...terms.members, resourceProvider: jc.address}, terms.timeouts, terms.pricing),
     )
     expect(invalid.code).toBe('DEAL_TERMS_INVALID')
     expect(invalid.message).toContain('the same account')
@@ -234,15 +248,7 @@ describe('toChainError', () => {
 
 describe('getDealsForParty', () => {
   it('lists the deals of each party and role from the logs', async () => {
-    const [, jc, rp, mediator, stranger] = anvil.accounts
-    const terms = standardTerms({
-      solver: client.address!,
-      jobCreator: jc!.address,
-      resourceProvider: rp!.address,
-      mediators: [mediator!.address],
-    })
-    const asJc = LilypadController__factory.connect(deployment.addresses.LilypadController, jc)
-    const asRp = LilypadController__factory.connect(deployment.addresses.LilypadController, rp)
+    const {jc, rp, mediator, stranger, terms, asJc, asRp, asStranger} = dealParties()
     const dealId = 'QmListedDeal000000000000000000000000000000000000'
     await (await asJc.agree(dealId, terms.members, terms.timeouts, terms.pricing)).wait()
     await (await asRp.agree(dealId, terms.members, terms.timeouts, terms.pricing)).wait()
@@ -252,38 +258,37 @@ describe('getDealsForParty', () => {
     // A stranger creates a deal naming the job creator as its counterparty: spam the list must not show.
     const spam = standardTerms({
       solver: client.address!,
-      jobCreator: jc!.address,
-      resourceProvider: stranger!.address,
-      mediators: [mediator!.address],
+      jobCreator: jc.address,
+      resourceProvider: stranger.address,
+      mediators: [mediator.address],
     })
     const owner = LilypadToken__factory.connect(deployment.addresses.LilypadToken, client.signer)
-    await (await owner.transfer(stranger!.address, parseEther('10'))).wait()
+    await (await owner.transfer(stranger.address, parseEther('10'))).wait()
     await (
       await LilypadToken__factory.connect(deployment.addresses.LilypadToken, stranger).approve(
         deployment.addresses.LilypadController,
         parseEther('10'),
       )
     ).wait()
-    const asStranger = LilypadController__factory.connect(deployment.addresses.LilypadController, stranger)
     await (await asStranger.agree('QmSpamDeal', spam.members, spam.timeouts, spam.pricing)).wait()
 
     const controller = deployment.addresses.LilypadController
     // Small chunks from the deployment block: several eth_getLogs requests.
-    const ofJcChunked = await getDealsForParty(client.provider, controller, jc!.address, {
+    const ofJcChunked = await getDealsForParty(client.provider, controller, jc.address, {
       fromBlock: deployment.blockNumber,
       blockRange: 2,
     })
     expect(ofJcChunked.map((d) => d.dealId)).not.toContain('QmSpamDeal')
     expect(ofJcChunked.map((d) => [d.dealId, d.role])).toContainEqual([dealId, 'jobCreator'])
     expect(deployment.blockNumber).toBeGreaterThan(0)
-    const ofJc = await getDealsForParty(client.provider, controller, jc!.address)
-    const ofRp = await getDealsForParty(client.provider, controller, rp!.address)
-    const ofMediator = await getDealsForParty(client.provider, controller, mediator!.address)
+    const ofJc = await getDealsForParty(client.provider, controller, jc.address)
+    const ofRp = await getDealsForParty(client.provider, controller, rp.address)
+    const ofMediator = await getDealsForParty(client.provider, controller, mediator.address)
     expect(ofJc.map((d) => [d.dealId, d.role])).toContainEqual([dealId, 'jobCreator'])
     expect(ofRp.map((d) => [d.dealId, d.role])).toContainEqual([dealId, 'resourceProvider'])
     expect(ofMediator.map((d) => [d.dealId, d.role])).toEqual([[dealId, 'mediator']])
     expect(
-      (await getDealsForParty(client.provider, controller, stranger!.address)).map((d) => [d.dealId, d.role]),
+      (await getDealsForParty(client.provider, controller, stranger.address)).map((d) => [d.dealId, d.role]),
     ).toEqual([['QmSpamDeal', 'resourceProvider']])
   })
 })
