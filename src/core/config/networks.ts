@@ -53,7 +53,7 @@ export const DEFAULT_NETWORK = 'local'
 export const BUILTIN_NETWORKS: Readonly<Record<string, Readonly<NetworkProfile>>> = Object.freeze({
   local: defineNetwork({
     name: 'local',
-    description: 'The lilypad devnet on this machine (127.0.0.1); start it with `lilypad devnet up`.',
+    description: 'The local Lilypad network on this machine (127.0.0.1).',
     chainId: 412346,
     rpcUrls: ['http://127.0.0.1:8545'],
     // The devnet serves its example modules over git's own protocol on loopback.
