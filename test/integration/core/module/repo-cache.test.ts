@@ -74,6 +74,17 @@ afterAll(async () => {
   tempDirs = []
 })
 
+/** A repository of its own (in a temp dir removed afterwards) with one commit tagged v1. */
+async function singleTagRepo(prefix: string, name: string, version: string): Promise<ModuleRepoFixture> {
+  const repoRoot = await makeTempDir(`lilypad-${prefix}-`)
+  tempDirs.push(repoRoot)
+  return createModuleRepo({
+    root: repoRoot,
+    name,
+    versions: [{tag: 'v1', files: {[TEMPLATE]: template(version)}}],
+  })
+}
+
 async function newDataDir(): Promise<string> {
   const dir = join(root, 'data', Math.random().toString(36).slice(2))
   await mkdir(dir, {recursive: true})
@@ -237,13 +248,7 @@ describe('resolveModule: cache', () => {
   })
 
   it('detects a moved tag: warns, reports movedFrom and checks out the new commit', async () => {
-    const repoRoot = await makeTempDir('lilypad-moved-')
-    tempDirs.push(repoRoot)
-    const repo = await createModuleRepo({
-      root: repoRoot,
-      name: 'moving',
-      versions: [{tag: 'v1', files: {[TEMPLATE]: template('one')}}],
-    })
+    const repo = await singleTagRepo('moved', 'moving', 'one')
     const text = `${repo.url}:v1`
     const dataDir = await newDataDir()
     const first = await resolveWithEvents(text, {dataDir})
@@ -412,13 +417,7 @@ describe('resolveModule: failures', () => {
 
 describe('resolveModule: offline', () => {
   it('uses the cached commit when asked to stay offline, even with the remote gone', async () => {
-    const repoRoot = await makeTempDir('lilypad-offline-')
-    tempDirs.push(repoRoot)
-    const repo = await createModuleRepo({
-      root: repoRoot,
-      name: 'gone',
-      versions: [{tag: 'v1', files: {[TEMPLATE]: template('gone')}}],
-    })
+    const repo = await singleTagRepo('offline', 'gone', 'gone')
     const text = `${repo.url}:v1`
     const dataDir = await newDataDir()
     const first = await resolveWithEvents(text, {dataDir})
