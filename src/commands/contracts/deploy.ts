@@ -40,7 +40,9 @@ export default class ContractsDeploy extends LilypadCommand<ContractsDeployResul
   protected async execute(): Promise<ContractsDeployResult> {
     const {flags} = await this.parse(ContractsDeploy)
     const config = await this.loadConfig(flags)
-    if (config.privateKey === undefined) {
+    // Only an explicit key deploys: the devnet's job creator key is for running jobs on the devnet.
+    const privateKey = config.keySource === 'env' ? config.privateKey : undefined
+    if (privateKey === undefined) {
       throw lilypadError('PRIVATE_KEY_MISSING', {
         message: 'Deploying needs the deployer account: WEB3_PRIVATE_KEY is not set.',
         hints: ['export WEB3_PRIVATE_KEY=<64 hex digits> (the key is never accepted as a flag).'],
@@ -50,8 +52,8 @@ export default class ContractsDeploy extends LilypadCommand<ContractsDeployResul
     const rpcUrl = flags['rpc-url']
     const client =
       rpcUrl === undefined
-        ? await connectNetwork(config.network, {privateKey: config.privateKey, pollingIntervalMs: 250})
-        : await connectChain({rpcUrl, privateKey: config.privateKey, pollingIntervalMs: 250})
+        ? await connectNetwork(config.network, {privateKey, pollingIntervalMs: 250})
+        : await connectChain({rpcUrl, privateKey, pollingIntervalMs: 250})
     try {
       if (client.signer === undefined) throw new Error('the client has no signer')
       const deployment = await deployContracts(client.signer, {

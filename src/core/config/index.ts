@@ -18,3 +18,20 @@ export {
   type NetworkContracts,
   type NetworkProfile,
 } from './networks.js'
+export {
+  DEVNET_CHAIN_ID,
+  DEVNET_DEFAULT_PORTS,
+  DEVNET_MNEMONIC,
+  DEVNET_ROLES,
+  type DevnetRole,
+  type DevnetService,
+  type DevnetState,
+  devnetAddress,
+  devnetDir,
+  devnetPrivateKey,
+  devnetStatePath,
+  isWellKnownKey,
+  processAlive,
+  readDevnetState,
+  runningDevnet,
+} from './devnet.js'

@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {Ajv} from 'ajv'
 
 import {lilypadError} from '../errors/index.js'
+import {devnetPrivateKey, runningDevnet} from './devnet.js'
 import {type EnvSnapshot, readEnv, secretValues} from './env.js'
 import {
   BUILTIN_NETWORKS,
@@ -35,6 +36,8 @@ export interface NetworkOverride {
   solverUrl?: string
   mediators?: string[]
   contracts?: NetworkContracts
+  protocol?: 'onchain' | 'solver'
+  maxPrice?: number
 }
 
 /** The user config file (`<config dir>/config.json`). */
@@ -59,8 +62,12 @@ export interface ResolvedConfig {
   }>
   /** Secret values to redact from everything the CLI prints. */
   secrets: readonly string[]
-  /** The paying account's private key (WEB3_PRIVATE_KEY), if set. Never print it. */
+  /** The paying account's private key, if one is available. Never print it. */
   privateKey: string | undefined
+  /** Where the key came from: WEB3_PRIVATE_KEY, or the running devnet's job creator (`local` only). */
+  keySource: 'env' | 'devnet' | undefined
+  /** On a devnet profile: whether its devnet runs (the profile then carries its live endpoints). */
+  devnet: 'running' | 'stopped' | undefined
 }
 
 /** Flag values that take part in the precedence. */
@@ -101,6 +108,8 @@ const CONFIG_SCHEMA = {
           solverAddress: ADDRESS,
           solverUrl: {type: 'string', minLength: 1},
           mediators: {type: 'array', items: ADDRESS},
+          protocol: {enum: ['onchain', 'solver']},
+          maxPrice: {type: 'number', minimum: 0},
           contracts: {
             type: 'object',
             additionalProperties: false,
@@ -206,6 +215,9 @@ function buildProfile(name: string, file: ConfigFile | undefined): Readonly<Netw
     moduleBase,
     mediators: override.mediators ?? base?.mediators ?? [],
     contracts: {...base?.contracts, ...override.contracts},
+    protocol: override.protocol ?? base?.protocol ?? 'onchain',
+    maxPrice: override.maxPrice ?? base?.maxPrice ?? 10,
+    devnet: base?.devnet ?? false,
   }
   const solverAddress = override.solverAddress ?? base?.solverAddress
   const solverUrl = override.solverUrl ?? base?.solverUrl
@@ -272,8 +284,34 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     [profile.rpcUrls, fromFile ? 'config' : 'profile'],
   )
 
+  const live = profile.devnet ? runningDevnet(dataDir) : undefined
+  const network =
+    live === undefined
+      ? {...profile, moduleBase, rpcUrls}
+      : {
+          ...profile,
+          chainId: live.chainId,
+          rpcUrls: rpcSource === 'env' ? rpcUrls : [live.rpcUrl],
+          moduleBase: moduleBaseSource === 'env' ? moduleBase : live.moduleBase,
+          solverUrl: live.solverUrl,
+          solverAddress: live.accounts.solver,
+          mediators: [live.accounts.mediator],
+          protocol: live.protocol,
+          contracts: {
+            ...profile.contracts,
+            token: live.contracts.LilypadToken,
+            users: live.contracts.LilypadUsers,
+            controller: live.contracts.LilypadController,
+            payments: live.contracts.LilypadController,
+            storage: live.contracts.LilypadController,
+            mediation: live.contracts.LilypadController,
+          },
+        }
+  const devnetKey =
+    profile.devnet && env.WEB3_PRIVATE_KEY === undefined ? devnetPrivateKey('jobCreator') : undefined
+
   return Object.freeze({
-    network: defineNetwork({...profile, moduleBase: moduleBase.replace(/\/+$/, ''), rpcUrls}),
+    network: defineNetwork({...network, moduleBase: network.moduleBase.replace(/\/+$/, '')}),
     dataDir,
     configFile: file === undefined ? undefined : configFile,
     sources: Object.freeze({
@@ -283,6 +321,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
       rpcUrls: rpcSource,
     }),
     secrets: Object.freeze(secretValues(env)),
-    privateKey: env.WEB3_PRIVATE_KEY,
+    privateKey: env.WEB3_PRIVATE_KEY ?? devnetKey,
+    keySource: env.WEB3_PRIVATE_KEY !== undefined ? 'env' : devnetKey === undefined ? undefined : 'devnet',
+    devnet: profile.devnet ? (live === undefined ? 'stopped' : 'running') : undefined,
   })
 }

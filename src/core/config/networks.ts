@@ -35,6 +35,12 @@ export interface NetworkProfile {
   /** Trusted mediator addresses. */
   mediators: readonly string[]
   contracts: NetworkContracts
+  /** Which Lilypad protocol the network speaks (DESIGN §2): deals on chain, or solver-only. */
+  protocol: 'onchain' | 'solver'
+  /** The default spending cap of one run, in whole LP (`--max-price`). */
+  maxPrice: number
+  /** True when the profile is the local devnet, completed from its `state.json` while it runs. */
+  devnet: boolean
 }
 
 /** Builds a frozen {@link NetworkProfile}. */
@@ -61,6 +67,9 @@ export const BUILTIN_NETWORKS: Readonly<Record<string, Readonly<NetworkProfile>>
     solverUrl: 'http://127.0.0.1:8081',
     mediators: [],
     contracts: {},
+    protocol: 'onchain',
+    maxPrice: 10,
+    devnet: true,
   }),
   testnet: defineNetwork({
     name: 'testnet',
@@ -86,5 +95,8 @@ export const BUILTIN_NETWORKS: Readonly<Record<string, Readonly<NetworkProfile>>
       jobCreator: '0xDBA89e33EFE2eD227c04CB31356EFdE618d4953F',
       pow: '0x8B852BA45293d6dd51B10c57625C6c5f25ADFB40',
     },
+    protocol: 'solver',
+    maxPrice: 10,
+    devnet: false,
   }),
 })
