@@ -25,7 +25,7 @@ export const PROTOCOL_CLIENT_VERSION = 'v2.23.0'
 export type AuthSigner = string | SigningKey | {readonly signingKey: SigningKey}
 
 /** The three headers of a signed request. */
-export interface AuthHeaderSet {
+export type AuthHeaderSet = {
   'X-Lilypad-User': string
   'X-Lilypad-Signature': string
   'X-Lilypad-Version': string
