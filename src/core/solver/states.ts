@@ -43,7 +43,8 @@ export function goStateName(state: number): string {
 
 /** The Go number of a state name, or `undefined` when the name is unknown. */
 export function goStateNumber(name: string): number | undefined {
-  return (GO_STATE as Record<string, number | undefined>)[name]
+  // Own keys only: a query such as `?state=toString` must not find Object.prototype's members.
+  return Object.hasOwn(GO_STATE, name) ? (GO_STATE as Record<string, number>)[name] : undefined
 }
 
 const TERMINAL = new Set<number>([
