@@ -18,6 +18,7 @@ export default defineConfig(
       'test/fixtures/**',
       'tmp/**',
       'src/core/chain/generated/**',
+      'src/devnet/git/modules/**',
     ],
   },
   js.configs.recommended,

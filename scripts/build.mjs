@@ -4,7 +4,7 @@
 // compile into dist/, then the oclif manifest regenerated from it, so the committed manifest can never
 // silently hide a command (a test compares the two).
 import {execFileSync} from 'node:child_process'
-import {readdirSync, rmSync} from 'node:fs'
+import {cpSync, readdirSync, rmSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -33,4 +33,8 @@ execFileSync(
 )
 
 run(bin('tsc'), ['-p', 'tsconfig.json'])
+// The devnet's example module repositories are built at runtime from these files (sources and wasm).
+cpSync(join(root, 'src', 'devnet', 'git', 'modules'), join(root, 'dist', 'devnet', 'git', 'modules'), {
+  recursive: true,
+})
 run(bin('oclif'), ['manifest'])
