@@ -11,3 +11,27 @@ export {ERROR_CODES, type ErrorCode, LilypadError, isLilypadError, lilypadError}
 export {type ModuleInputs, parseInputs} from './core/module/inputs.js'
 export {type RenderedModule, type RenderModuleOptions, renderModule} from './core/module/render-module.js'
 export {redact} from './core/util/redact.js'
+export {
+  RESULT_FILES,
+  type ResultFileName,
+  exitCodeFileContent,
+  parseExitCodeFile,
+} from './core/results/layout.js'
+export {
+  type DataIdEvent,
+  type DataIdOptions,
+  type ResultVerification,
+  computeDataId,
+  verifyResult,
+} from './core/results/data-id.js'
+export {
+  DEFAULT_MAX_RESULT_BYTES,
+  DEFAULT_MAX_RESULT_ENTRIES,
+  type PackResultOptions,
+  type ResultArchiveSummary,
+  type TarSource,
+  type UnpackResultOptions,
+  packResult,
+  packResultStream,
+  unpackResultTar,
+} from './core/results/archive.js'
