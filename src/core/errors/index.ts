@@ -107,13 +107,6 @@ export const ERROR_CODES = {
   JOB_CANNOT_RUN: 'job',
   JOB_TIMEOUT: 'job',
   JOB_OUTPUTS_TOO_LARGE: 'job',
-  // job failed (exit 6)
-  RESULT_NOT_FOUND: 'job',
-  RESULT_PATH_UNSUPPORTED: 'job',
-  RESULT_READ_FAILED: 'job',
-  RESULT_ARCHIVE_INVALID: 'job',
-  RESULT_ARCHIVE_UNSAFE: 'job',
-  RESULT_ARCHIVE_TOO_LARGE: 'job',
   // interrupted (exit 130)
   INTERRUPTED: 'interrupted',
   // a bug (exit 1)
