@@ -1,4 +1,5 @@
 // Runs every benchmark; each prints its figures and asserts nothing.
+import {benchCid} from './cid.mjs'
 import {benchGas} from './gas.mjs'
 import {benchRender} from './render.mjs'
 import {benchStartup} from './startup.mjs'
@@ -8,3 +9,5 @@ console.log()
 benchRender()
 console.log()
 await benchGas()
+console.log()
+benchCid()
