@@ -1,0 +1,303 @@
+/**
+ * The Docker executor: runs a job's container through the Docker Engine API. The image is never
+ * pulled: it must already be on the engine (by digest or by tag), so what runs is what the
+ * provider chose to have. The container has no network unless the job asks for it and the
+ * executor allows it, `/outputs` bound to the result's `outputs/`, `/inputs` read-only, memory,
+ * CPU and process caps, and it is removed after every run, whatever happened.
+ */
+import {randomBytes} from 'node:crypto'
+import {writeFile} from 'node:fs/promises'
+
+import {LilypadError, lilypadError} from '../../errors/index.js'
+import {dockerSpecOf, environmentOf} from '../job-spec.js'
+import {parseCpu, resolveLimits} from '../limits.js'
+import {directorySize, startResult} from '../result-dir.js'
+import type {ExecuteOptions, ExecutionResult, Executor} from '../types.js'
+import {
+  type CappedStream,
+  type DockerEngineClient,
+  type EngineResponse,
+  EngineConnectionError,
+  demultiplexLogs,
+  engineMessage,
+} from './engine-api.js'
+
+/** Options of {@link createDockerExecutor}. */
+export interface DockerExecutorOptions {
+  readonly client: DockerEngineClient
+  /**
+   * Let jobs that ask for `Network.Type` `Full` or `HTTP` use the engine's bridge network. Off by
+   * default: jobs then run with no network, and a job that asks for one is refused.
+   */
+  readonly allowNetwork?: boolean | undefined
+  /** Processes a container may have. Default 1024. */
+  readonly pidsLimit?: number | undefined
+}
+
+/** Label on every container this executor creates, so a provider can find strays. */
+export const CONTAINER_LABEL = 'tech.lilypad.executor'
+
+function cannotRun(
+  message: string,
+  reason: string,
+  hints: string[] = [],
+  details: Record<string, string> = {},
+): LilypadError {
+  return lilypadError('JOB_CANNOT_RUN', {message, hints, details: {engine: 'docker', reason, ...details}})
+}
+
+function engineFailure(action: string, response: EngineResponse): LilypadError {
+  return cannotRun(`The Docker engine refused to ${action}: ${engineMessage(response)}`, 'engine', [], {
+    status: String(response.status),
+  })
+}
+
+function networkMode(options: ExecuteOptions, allowNetwork: boolean): string {
+  const type = (options.module.job.Spec.Network?.Type ?? 'None').toLowerCase()
+  if (type === 'none' || type === '') return 'none'
+  if (!allowNetwork) {
+    throw cannotRun(
+      `The job asks for network access (Network.Type "${options.module.job.Spec.Network?.Type ?? ''}"); this executor runs jobs without network`,
+      'network',
+      [
+        'Remove the network from the job (Network.Type "None"), or run it on a provider that allows networked jobs.',
+      ],
+    )
+  }
+  return 'bridge'
+}
+
+/** Writes a note about the run after the job's own stderr, on a line of its own. */
+function appendNotice(stderr: CappedStream, line: string): void {
+  const last = stderr.chunks.at(-1)
+  const prefix = last !== undefined && last.length > 0 && last[last.length - 1] !== 0x0a ? '\n' : ''
+  stderr.chunks.push(Buffer.from(`${prefix}[lilypad] ${line}\n`))
+}
+
+/**
+ * Creates the Docker executor on an engine client.
+ *
+ * @param options - the engine client and the network policy
+ * @returns the executor; `available()` pings the engine
+ * @example
+ * const docker = createDockerExecutor({client: new DockerEngineClient(parseDockerHost(dockerHost))})
+ */
+export function createDockerExecutor(options: DockerExecutorOptions): Executor {
+  const {client} = options
+  return {
+    engine: 'docker',
+    available: () => client.ping(),
+    execute: (job) =>
+      executeDocker(job, options).catch((error: unknown) => {
+        if (!(error instanceof EngineConnectionError)) throw error
+        throw lilypadError('ENGINE_UNAVAILABLE', {
+          message: `The Docker engine stopped answering: ${error.message}`,
+          hints: ['Check that the Docker daemon is running (docker info).'],
+          details: {engine: 'docker'},
+          cause: error,
+        })
+      }),
+  }
+}
+
+async function executeDocker(
+  options: ExecuteOptions,
+  executor: DockerExecutorOptions,
+): Promise<ExecutionResult> {
+  const started = performance.now()
+  const {client} = executor
+  if (options.signal?.aborted === true) throw interrupted()
+  const limits = resolveLimits(options.module, options.limits)
+  const spec = dockerSpecOf(options.module)
+  const image = spec.Image ?? ''
+  if (image === '') throw cannotRun('The job names no Docker image (Spec.Docker.Image is empty)', 'no-image')
+  const env = environmentOf(spec.EnvironmentVariables, 'Spec.Docker.EnvironmentVariables')
+  const network = networkMode(options, executor.allowNetwork ?? false)
+  const cpu = parseCpu(options.module.job.Spec.Resources?.CPU ?? '')
+
+  const inspected = await client.call('GET', `/images/${encodeURIComponent(image)}/json`)
+  if (inspected.status === 404) {
+    throw cannotRun(
+      `The image ${image} is not on this machine's Docker engine, and jobs never pull images`,
+      'image-missing',
+      [`Pull it first: docker pull ${image}`],
+      {image},
+    )
+  }
+  if (inspected.status !== 200) throw engineFailure(`inspect the image ${image}`, inspected)
+
+  const pending = await startResult(options.resultDir)
+  let containerId: string | undefined
+  try {
+    const binds = [`${pending.outputsDir}:/outputs:rw`]
+    if (options.inputsDir !== undefined) binds.push(`${options.inputsDir}:/inputs:ro`)
+    const created = await client.call('POST', '/containers/create', {
+      query: {name: `lilypad-job-${randomBytes(6).toString('hex')}`},
+      body: {
+        Image: image,
+        ...((spec.Entrypoint ?? []).length > 0 ? {Entrypoint: spec.Entrypoint} : {}),
+        ...((spec.Parameters ?? []).length > 0 ? {Cmd: spec.Parameters} : {}),
+        Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+        ...(spec.WorkingDirectory === undefined || spec.WorkingDirectory === ''
+          ? {}
+          : {WorkingDir: spec.WorkingDirectory}),
+        Labels: {[CONTAINER_LABEL]: 'true'},
+        AttachStdin: false,
+        AttachStdout: false,
+        AttachStderr: false,
+        Tty: false,
+        NetworkDisabled: network === 'none',
+        HostConfig: {
+          NetworkMode: network,
+          Memory: limits.memoryBytes,
+          MemorySwap: limits.memoryBytes,
+          ...(cpu === undefined ? {} : {NanoCpus: cpu}),
+          PidsLimit: executor.pidsLimit ?? 1024,
+          Binds: binds,
+          AutoRemove: false,
+          SecurityOpt: ['no-new-privileges'],
+        },
+      },
+    })
+    if (created.status !== 201) throw engineFailure('create the container', created)
+    containerId = (JSON.parse(created.body.toString('utf8')) as {Id: string}).Id
+    const id = containerId
+
+    const startedResponse = await client.call('POST', `/containers/${id}/start`)
+    if (startedResponse.status !== 204 && startedResponse.status !== 304)
+      throw engineFailure('start the container', startedResponse)
+    options.onEvent?.({type: 'executor.started', engine: 'docker', containerId: id})
+
+    const waited = await waitForExit(client, id, limits.timeoutMs, options)
+    if (waited === 'aborted') throw interrupted()
+    if (waited === 'timed-out') {
+      throw lilypadError('JOB_TIMEOUT', {
+        message: `The Docker job did not finish within its time limit of ${limits.timeoutMs / 1000} s and was stopped`,
+        hints: ['Raise Spec.Timeout in the module if the job needs longer.'],
+        details: {engine: 'docker', timeoutMs: limits.timeoutMs},
+      })
+    }
+
+    const stdout: CappedStream = {limit: limits.stdoutBytes, chunks: [], kept: 0, truncated: false}
+    const stderr: CappedStream = {limit: limits.stderrBytes, chunks: [], kept: 0, truncated: false}
+    const logs = await client.open('GET', `/containers/${id}/logs`, {query: {stdout: '1', stderr: '1'}})
+    if (logs.statusCode !== 200) {
+      logs.resume()
+      throw cannotRun(
+        `The Docker engine did not return the container's logs (HTTP ${logs.statusCode ?? 0})`,
+        'engine',
+      )
+    }
+    await demultiplexLogs(logs, stdout, stderr)
+
+    const state = await client.call('GET', `/containers/${id}/json`)
+    const oomKilled =
+      state.status === 200 &&
+      (JSON.parse(state.body.toString('utf8')) as {State?: {OOMKilled?: boolean}}).State?.OOMKilled === true
+    if (oomKilled)
+      appendNotice(
+        stderr,
+        `the container was stopped: it used more than its memory limit of ${limits.memoryBytes} bytes`,
+      )
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const captured = stream === 'stdout' ? stdout : stderr
+      if (!captured.truncated) continue
+      options.onEvent?.({type: 'executor.output-truncated', engine: 'docker', stream})
+      appendNotice(stderr, `${stream} was cut at ${captured.limit} bytes (the limit); the rest was dropped`)
+    }
+    await writeFile(pending.stdoutPath, Buffer.concat(stdout.chunks))
+    await writeFile(pending.stderrPath, Buffer.concat(stderr.chunks))
+
+    const outputsSize = await directorySize(pending.outputsDir)
+    if (outputsSize > limits.outputsBytes) {
+      throw lilypadError('JOB_OUTPUTS_TOO_LARGE', {
+        message: `The job wrote ${outputsSize} bytes to /outputs, more than the limit of ${limits.outputsBytes}`,
+        hints: ['Write less to /outputs, or compress what the job writes there.'],
+        details: {engine: 'docker', outputsBytes: outputsSize, limit: limits.outputsBytes},
+      })
+    }
+    await pending.commit(waited.exitCode)
+    const durationMs = performance.now() - started
+    options.onEvent?.({
+      type: 'executor.finished',
+      engine: 'docker',
+      exitCode: waited.exitCode,
+      durationMs,
+      resultDir: options.resultDir,
+    })
+    return {
+      engine: 'docker',
+      exitCode: waited.exitCode,
+      resultDir: options.resultDir,
+      durationMs,
+      truncated: {stdout: stdout.truncated, stderr: stderr.truncated},
+    }
+  } catch (error) {
+    await pending.discard()
+    throw error
+  } finally {
+    if (containerId !== undefined) await removeContainer(client, containerId, options)
+  }
+}
+
+/** Waits for the container to stop; kills it at the deadline or on abort. */
+async function waitForExit(
+  client: DockerEngineClient,
+  id: string,
+  timeoutMs: number,
+  options: ExecuteOptions,
+): Promise<{exitCode: number} | 'timed-out' | 'aborted'> {
+  const stop = new AbortController()
+  let outcome: 'timed-out' | 'aborted' | undefined
+  const timer = setTimeout(() => {
+    outcome = 'timed-out'
+    options.onEvent?.({type: 'executor.timed-out', engine: 'docker', timeoutMs})
+    stop.abort()
+  }, timeoutMs)
+  const onAbort = (): void => {
+    outcome = 'aborted'
+    stop.abort()
+  }
+  options.signal?.addEventListener('abort', onAbort, {once: true})
+  try {
+    const response = await client.call('POST', `/containers/${id}/wait`, {timeoutMs: 0, signal: stop.signal})
+    if (response.status !== 200) throw engineFailure('wait for the container', response)
+    const body = JSON.parse(response.body.toString('utf8')) as {
+      StatusCode?: number
+      Error?: {Message?: string} | null
+    }
+    if (body.Error?.Message !== undefined && body.Error.Message !== '') {
+      throw cannotRun(`The container did not run to its end: ${body.Error.Message}`, 'engine')
+    }
+    return {exitCode: body.StatusCode ?? 0}
+  } catch (error) {
+    if (outcome === undefined) throw error
+    await client.call('POST', `/containers/${id}/kill`).catch(() => undefined)
+    return outcome
+  } finally {
+    clearTimeout(timer)
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+async function removeContainer(
+  client: DockerEngineClient,
+  id: string,
+  options: ExecuteOptions,
+): Promise<void> {
+  try {
+    const response = await client.call('DELETE', `/containers/${id}`, {query: {force: '1', v: '1'}})
+    if (response.status === 204 || response.status === 404) {
+      options.onEvent?.({type: 'executor.container-removed', containerId: id})
+    }
+  } catch {
+    // The engine went away; the label lets the provider clean up later.
+  }
+}
+
+function interrupted(): LilypadError {
+  return lilypadError('INTERRUPTED', {
+    message: 'The Docker job was stopped before it finished',
+    details: {engine: 'docker'},
+  })
+}

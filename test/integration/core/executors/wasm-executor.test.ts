@@ -1,0 +1,405 @@
+/**
+ * The Wasm executor on real WASI modules in real child processes: determinism, the caps (time,
+ * output, memory, outputs), exit codes and traps, the preopened directories, and what it refuses.
+ */
+import {mkdir, readFile, readdir, symlink, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {afterAll, afterEach, beforeAll, describe, expect, it} from '@jest/globals'
+
+import {isLilypadError, type LilypadError} from '../../../../src/core/errors/index.js'
+import {
+  type ExecuteOptions,
+  type ExecutionResult,
+  VIRTUAL_EPOCH_NS,
+  createExecutors,
+  executeJob,
+  executeWasm,
+} from '../../../../src/core/executors/index.js'
+import {compileModuleTemplate} from '../../../../src/core/module/template/index.js'
+import {validateModuleSpec} from '../../../../src/core/module/validate.js'
+import {makeTempDir, removeTempDir} from '../../../helpers/git-fixtures.js'
+import {ROOT} from '../../../helpers/run-cli.js'
+import {buildProbe, eventLog, probeModule, processExists} from './wasm-fixtures.js'
+
+let moduleDir: string
+let work: string
+let counter = 0
+const started: number[] = []
+
+beforeAll(async () => {
+  moduleDir = await makeTempDir('lilypad-wasm-probe-')
+  work = await makeTempDir('lilypad-wasm-results-')
+  await buildProbe(moduleDir)
+})
+
+afterEach(() => {
+  // Every runner process is gone when execute returns; kill any survivor so a failure leaks none.
+  const alive = started.filter(processExists)
+  for (const pid of alive) process.kill(pid, 'SIGKILL')
+  started.length = 0
+  expect(alive).toEqual([])
+})
+
+afterAll(async () => {
+  await removeTempDir(moduleDir)
+  await removeTempDir(work)
+})
+
+function nextResultDir(): string {
+  counter += 1
+  return join(work, `result-${counter}`)
+}
+
+async function execute(
+  options: Partial<ExecuteOptions> & Pick<ExecuteOptions, 'module'>,
+): Promise<ExecutionResult> {
+  const log = eventLog()
+  try {
+    return await executeWasm({
+      moduleDir,
+      resultDir: nextResultDir(),
+      seed: 'test-seed',
+      onEvent: log.onEvent,
+      ...options,
+    })
+  } finally {
+    started.push(...log.pids())
+  }
+}
+
+async function failure(
+  options: Partial<ExecuteOptions> & Pick<ExecuteOptions, 'module'>,
+): Promise<LilypadError> {
+  try {
+    await execute(options)
+  } catch (error) {
+    if (isLilypadError(error)) return error
+    throw error
+  }
+  throw new Error('expected the execution to fail')
+}
+
+async function files(result: ExecutionResult): Promise<{stdout: string; stderr: string; exitCode: string}> {
+  const read = (name: string): Promise<string> => readFile(join(result.resultDir, name), 'utf8')
+  return {stdout: await read('stdout'), stderr: await read('stderr'), exitCode: await read('exitCode')}
+}
+
+/** Names left in the results directory other than finished results: partial directories. */
+async function leftovers(): Promise<string[]> {
+  return (await readdir(work)).filter((name) => !/^result-\d+$/.test(name))
+}
+
+describe('determinism', () => {
+  it('gives the same bytes on every run: virtual clock, seeded randomness, no sockets', async () => {
+    const first = await execute({module: probeModule(['clock'])})
+    const second = await execute({module: probeModule(['clock'])})
+    const a = await files(first)
+    const b = await files(second)
+    expect(a).toEqual(b)
+    expect(await readFile(join(first.resultDir, 'stdout'))).toEqual(
+      await readFile(join(second.resultDir, 'stdout')),
+    )
+    // The clock reads are the virtual epoch (2024-01-01T00:00:00Z), not this machine's time, and
+    // advance by exactly 1 ms per read.
+    expect(a.stdout).toContain(`realtime ${VIRTUAL_EPOCH_NS} ${VIRTUAL_EPOCH_NS + 1_000_000n}\n`)
+    expect(a.stdout).toContain('monotonic 2000000 3000000\n')
+    expect(a.stdout).toContain('resolution 1000000\n')
+    expect(a.stdout).toContain(`date ${(VIRTUAL_EPOCH_NS + 4_000_000n) / 1_000_000n}\n`)
+    expect(a.stdout).toContain('sock 52\n')
+    expect(a.exitCode).toBe('0')
+    expect(first.truncated).toEqual({stdout: false, stderr: false})
+  })
+
+  it('draws randomness from the seed: same seed, same bytes; another seed, other bytes', async () => {
+    const randomLines = async (seed: string): Promise<string[]> =>
+      (await files(await execute({module: probeModule(['clock']), seed}))).stdout
+        .split('\n')
+        .filter((line) => line.startsWith('random ') || line.startsWith('math '))
+    const one = await randomLines('deal-a')
+    expect(await randomLines('deal-a')).toEqual(one)
+    const other = await randomLines('deal-b')
+    expect(other).toHaveLength(3)
+    other.forEach((line, index) => {
+      expect(line).not.toBe(one[index])
+    })
+  })
+})
+
+describe('the wasm scaffold', () => {
+  it('runs templates/wasm rendered by the module renderer and prints what its README says', async () => {
+    const templateText = await readFile(join(ROOT, 'templates', 'wasm', 'lilypad_module.json.tmpl'), 'utf8')
+    const {value} = compileModuleTemplate(templateText, {templateName: 'lilypad_module.json.tmpl'}).render({
+      Message: 'hello lilypad frogs',
+    })
+    const {module} = validateModuleSpec(value, {source: 'lilypad_module.json.tmpl'})
+    const result = await execute({module, moduleDir: join(ROOT, 'templates', 'wasm')})
+    const {stdout, stderr, exitCode} = await files(result)
+    // FNV-1a over UTF-16 code units, computed here independently of the module.
+    let hash = 2166136261
+    for (const char of 'hello lilypad frogs') hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0
+    expect(stdout).toBe(
+      `Message: hello lilypad frogs\nWords: 3\nReversed: sgorf dapylil olleh\nFingerprint: ${hash.toString(16)}\n`,
+    )
+    expect(stderr).toBe('')
+    expect(exitCode).toBe('0')
+    expect(await readdir(join(result.resultDir, 'outputs'))).toEqual([])
+    expect((await readdir(result.resultDir)).sort()).toEqual(['exitCode', 'outputs', 'stderr', 'stdout'])
+  })
+})
+
+describe('limits', () => {
+  it('stops an endless loop at its time limit and leaves nothing behind', async () => {
+    const log = eventLog()
+    const resultDir = nextResultDir()
+    const error = await failure({
+      module: probeModule(['loop']),
+      resultDir,
+      limits: {timeoutMs: 1000},
+      onEvent: log.onEvent,
+    })
+    started.push(...log.pids())
+    expect(error.code).toBe('JOB_TIMEOUT')
+    expect(error.category).toBe('job')
+    expect(error.message).toContain('1 s')
+    expect(log.events.map((event) => event.type)).toEqual(['executor.started', 'executor.timed-out'])
+    expect(log.pids().filter(processExists)).toEqual([])
+    await expect(readdir(resultDir)).rejects.toThrow(/ENOENT/)
+    expect(await leftovers()).toEqual([])
+  })
+
+  it('cuts a stdout flood at the cap, keeps running, and says so in stderr', async () => {
+    const result = await execute({module: probeModule(['flood', '1000000']), limits: {stdoutBytes: 65_536}})
+    const {stdout, stderr, exitCode} = await files(result)
+    expect(Buffer.byteLength(stdout)).toBe(65_536)
+    expect(stdout.startsWith('flood flood')).toBe(true)
+    expect(result.truncated).toEqual({stdout: true, stderr: false})
+    expect(stderr).toBe(
+      'flood done\n[lilypad] stdout was cut at 65536 bytes (the limit); the rest was dropped\n',
+    )
+    expect(exitCode).toBe('0')
+  })
+
+  it('cuts a stderr flood too, with the notice after the cut', async () => {
+    const result = await execute({
+      module: probeModule(['flood-stderr', '10000']),
+      limits: {stderrBytes: 1000},
+    })
+    const {stderr} = await files(result)
+    expect(result.truncated).toEqual({stdout: false, stderr: true})
+    expect(stderr.slice(0, 1000)).toBe('noise noise noise noise\n'.repeat(42).slice(0, 1000))
+    expect(stderr.slice(1000)).toBe(
+      '\n[lilypad] stderr was cut at 1000 bytes (the limit); the rest was dropped\n',
+    )
+  })
+
+  it('stops memory growth at the cap; the same job fits under a larger one', async () => {
+    const capped = await execute({
+      module: probeModule(['grow', '48']),
+      limits: {memoryBytes: 32 * 1024 * 1024},
+    })
+    const {stdout, stderr, exitCode} = await files(capped)
+    expect(exitCode).toBe('134')
+    expect(stdout).not.toContain('allocated')
+    expect(stderr).toContain('[lilypad] the module trapped: unreachable\n')
+    expect(stderr).toMatch(/of its 32\.0 MiB memory limit/)
+    const roomy = await execute({
+      module: probeModule(['grow', '48']),
+      limits: {memoryBytes: 128 * 1024 * 1024},
+    })
+    expect((await files(roomy)).stdout).toBe('allocated 48 MiB\n')
+  })
+
+  it('fails writes past the outputs quota with ENOSPC inside the guest', async () => {
+    const result = await execute({module: probeModule(['big-output', '8']), limits: {outputsBytes: 200_000}})
+    expect((await files(result)).stdout).toBe('write result 51\n')
+    const written = await readFile(join(result.resultDir, 'outputs', 'big.bin'))
+    expect(written.length).toBe(3 * 65_536)
+  })
+
+  it('takes the time limit from the module when the caller gives none', async () => {
+    const error = await failure({module: probeModule(['loop'], {}, {Timeout: 1})})
+    expect(error.code).toBe('JOB_TIMEOUT')
+  })
+})
+
+describe('results', () => {
+  it('returns a non-zero exit as a normal result with its stdout and stderr', async () => {
+    const result = await execute({module: probeModule(['exit', '3'])})
+    expect(result.exitCode).toBe(3)
+    expect(await files(result)).toEqual({
+      stdout: 'partial output\n',
+      stderr: 'something went wrong\n',
+      exitCode: '3',
+    })
+  })
+
+  it('reports a trap as exit code 134 with the reason in stderr', async () => {
+    const result = await execute({module: probeModule(['trap'])})
+    expect(result.exitCode).toBe(134)
+    expect((await files(result)).stderr).toBe('[lilypad] the module trapped: unreachable\n')
+  })
+
+  it('passes Parameters as argv after the file name, and both forms of EnvironmentVariables', async () => {
+    const asMap = await files(
+      await execute({module: probeModule(['args', 'x y'], {EnvironmentVariables: {B: 'x=y', A: '1'}})}),
+    )
+    const asList = await execute({
+      module: probeModule(['args', 'x y'], {
+        EnvironmentVariables: ['A=1', 'B=x=y'] as unknown as Record<string, string>,
+      }),
+    })
+    expect(asMap.stdout).toBe(
+      'argv probe.wasm|args|x y\nenv A=1\nenv B=x=y\npreopen /outputs 3\npreopen /inputs -1\npreopen / -1\n',
+    )
+    expect((await files(asList)).stdout).toBe(asMap.stdout)
+  })
+
+  it('preopens /outputs for writing and /inputs read-only, and nothing else', async () => {
+    const inputs = join(moduleDir, 'inputs')
+    await mkdir(inputs, {recursive: true})
+    await writeFile(join(inputs, 'input.txt'), 'the input')
+    const result = await execute({module: probeModule(['files']), inputsDir: inputs})
+    const lines = (await files(result)).stdout.split('\n')
+    expect(lines).toEqual([
+      'write outputs 0',
+      'read inputs the input',
+      'write inputs fd 76', // ENOTCAPABLE: the fd was opened without the write right
+      'create in inputs -69', // EROFS
+      'unlink in inputs 69',
+      expect.stringMatching(/^escape -\d+$/),
+      '',
+    ])
+    expect(await readFile(join(result.resultDir, 'outputs', 'result.txt'), 'utf8')).toBe(
+      'written by the module\n',
+    )
+    expect(await readdir(inputs)).toEqual(['input.txt'])
+    expect(await readFile(join(inputs, 'input.txt'), 'utf8')).toBe('the input')
+  })
+
+  it('sleeps for real through poll_oneoff', async () => {
+    const result = await execute({module: probeModule(['sleep', '1'])})
+    expect((await files(result)).stdout).toBe('slept 1\n')
+  })
+
+  it('refuses a result directory that already exists', async () => {
+    const resultDir = nextResultDir()
+    await mkdir(resultDir)
+    const error = await failure({module: probeModule(['clock']), resultDir})
+    expect(error.code).toBe('RESULT_DIR_EXISTS')
+    expect(await readdir(resultDir)).toEqual([])
+  })
+
+  it('stops on the abort signal and leaves nothing behind', async () => {
+    const controller = new AbortController()
+    const log = eventLog()
+    const resultDir = nextResultDir()
+    const error = await failure({
+      module: probeModule(['sleep', '30']),
+      resultDir,
+      signal: controller.signal,
+      onEvent: (event) => {
+        log.onEvent(event)
+        if (event.type === 'executor.started')
+          setTimeout(() => {
+            controller.abort()
+          }, 200)
+      },
+    })
+    started.push(...log.pids())
+    expect(error.code).toBe('INTERRUPTED')
+    expect(log.pids().filter(processExists)).toEqual([])
+    await expect(readdir(resultDir)).rejects.toThrow(/ENOENT/)
+  })
+})
+
+describe('what it refuses', () => {
+  const cases: [string, Parameters<typeof probeModule>[1], RegExp][] = [
+    [
+      'a path out of the checkout',
+      {EntryModule: {StorageSource: 'RepoClone', Path: '../elsewhere/module.wasm'}},
+      /not a path inside/,
+    ],
+    [
+      'an absolute path',
+      {EntryModule: {StorageSource: 'RepoClone', Path: '/etc/hostname'}},
+      /not a path inside/,
+    ],
+    [
+      'a missing file',
+      {EntryModule: {StorageSource: 'RepoClone', Path: 'build/none.wasm'}},
+      /has no file build\/none\.wasm/,
+    ],
+    [
+      'another storage source',
+      {EntryModule: {StorageSource: 'IPFS', CID: 'Qm', Path: 'x'}},
+      /StorageSource "IPFS"/,
+    ],
+    ['no entry module', {EntryModule: null}, /no Wasm module to run/],
+    ['a missing entry point', {EntryPoint: 'main'}, /exports no function "main"/],
+  ]
+  it.each(cases)('refuses %s with JOB_CANNOT_RUN', async (_name, wasm, message) => {
+    const resultDir = nextResultDir()
+    const error = await failure({module: probeModule(['clock'], wasm), resultDir})
+    expect(error.code).toBe('JOB_CANNOT_RUN')
+    expect(error.category).toBe('job')
+    expect(error.message).toMatch(message)
+    await expect(readdir(resultDir)).rejects.toThrow(/ENOENT/)
+    expect(await leftovers()).toEqual([])
+  })
+
+  it('refuses a symbolic link that leaves the checkout', async () => {
+    const outside = await makeTempDir('lilypad-wasm-outside-')
+    try {
+      await writeFile(join(outside, 'module.wasm'), await readFile(join(moduleDir, 'build', 'probe.wasm')))
+      await symlink(join(outside, 'module.wasm'), join(moduleDir, 'build', 'link.wasm'))
+      const error = await failure({
+        module: probeModule(['clock'], {EntryModule: {StorageSource: 'RepoClone', Path: 'build/link.wasm'}}),
+      })
+      expect(error.code).toBe('JOB_CANNOT_RUN')
+      expect(error.message).toMatch(/outside the module repository/)
+    } finally {
+      await removeTempDir(outside)
+    }
+  })
+
+  it('refuses a file that is not a WebAssembly module', async () => {
+    await writeFile(join(moduleDir, 'build', 'junk.wasm'), 'not wasm at all')
+    const error = await failure({
+      module: probeModule(['clock'], {EntryModule: {StorageSource: 'RepoClone', Path: 'build/junk.wasm'}}),
+    })
+    expect(error.code).toBe('JOB_CANNOT_RUN')
+    expect(error.message).toMatch(/not a WebAssembly binary/)
+  })
+})
+
+describe('executeJob', () => {
+  it('runs Wasm jobs here and refuses Docker jobs when no engine answers', async () => {
+    const executors = await createExecutors({dockerHost: `unix://${join(work, 'no-docker.sock')}`})
+    expect(executors.engines).toEqual(['wasm'])
+    const log = eventLog()
+    const result = await executeJob({
+      module: probeModule(['exit', '0']),
+      moduleDir,
+      resultDir: nextResultDir(),
+      seed: 's',
+      executors,
+      onEvent: log.onEvent,
+    })
+    started.push(...log.pids())
+    expect(result.engine).toBe('wasm')
+    const docker = probeModule([], {}, {Engine: 'Docker', Docker: {Image: 'alpine@sha256:' + '0'.repeat(64)}})
+    const error = await executeJob({
+      module: docker,
+      moduleDir,
+      resultDir: nextResultDir(),
+      seed: 's',
+      executors,
+    }).catch((caught: unknown) => caught)
+    expect(isLilypadError(error, 'ENGINE_UNAVAILABLE')).toBe(true)
+    expect((error as LilypadError).message).toBe(
+      'This machine has no Docker engine: it cannot run Docker jobs',
+    )
+    expect((error as LilypadError).hints.join(' ')).toContain('DOCKER_HOST')
+  })
+})
