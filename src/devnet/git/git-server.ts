@@ -193,12 +193,11 @@ function makeStop(
         signalGroup(pid, 'SIGKILL')
       }, graceMs)
       await exited
-      // Connection children that outlived the daemon still hold the group; wait them out too.
+      // Connection children got the same signal. Once dead, they wait as zombies for init to reap
+      // them (the daemon that would have is gone), which can take a moment: wait, but not forever.
       const deadline = Date.now() + graceMs
-      while (groupAlive(pid)) {
-        if (Date.now() > deadline) signalGroup(pid, 'SIGKILL')
-        await delay(POLL_MS)
-      }
+      while (groupAlive(pid) && Date.now() < deadline) await delay(POLL_MS)
+      if (groupAlive(pid)) signalGroup(pid, 'SIGKILL')
       clearTimeout(timer)
       child.stderr?.destroy()
     })()
