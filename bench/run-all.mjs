@@ -3,6 +3,7 @@ import {benchCid} from './cid.mjs'
 import {benchGas} from './gas.mjs'
 import {benchRender} from './render.mjs'
 import {benchStartup} from './startup.mjs'
+import {benchWasmJob} from './wasm-job.mjs'
 
 benchStartup()
 console.log()
@@ -11,3 +12,5 @@ console.log()
 await benchGas()
 console.log()
 benchCid()
+console.log()
+await benchWasmJob()
