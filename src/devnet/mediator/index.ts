@@ -1,0 +1,338 @@
+/**
+ * The devnet's mediator: when a job creator disputes a result (`checkResult`) and the controller
+ * draws this mediator, it re-runs the job exactly as the provider had to (same module commit
+ * resolution, same inputs, seed = deal ID, same executor path) and compares the data ID it gets
+ * with the one the provider put on chain. Deterministic Wasm jobs give identical bytes on every
+ * machine, so equal means the provider told the truth: `mediationAcceptResult`; different:
+ * `mediationRejectResult` (DESIGN §2 step 7, §4, §10).
+ *
+ * When the job cannot be re-run here, the ruling depends on why:
+ * - the module itself is broken (its ref does not exist, its template does not render or validate,
+ *   its Wasm cannot run): no honest provider could have produced a result, so it rejects;
+ * - this machine lacks what the job needs (no Docker engine, a time limit hit here, the git host or
+ *   the solver unreachable): it cannot judge, rules nothing and leaves the deal to the mediation
+ *   timeout, which refunds both parties (`timeoutMediateResult`).
+ *
+ * Every dispute is judged once: the ruling and the chain cursor are persisted under its data
+ * directory, and the chain state is checked before any transaction.
+ */
+import {mkdir, rm} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+import {setTimeout as delay} from 'node:timers/promises'
+
+import {connectChain, parsePrivateKey} from '../../core/chain/client.js'
+import {followControllerEvents, getResultAdded} from '../../core/chain/events.js'
+import {LilypadController__factory} from '../../core/chain/generated/factories/LilypadController__factory.js'
+import {stateName} from '../../core/chain/states.js'
+import {isLilypadError, lilypadError} from '../../core/errors/index.js'
+import {createExecutors} from '../../core/executors/index.js'
+import {runModuleJob} from '../../core/executors/module-job.js'
+import type {GitEnvironment} from '../../core/module/git.js'
+import {createSolverClient} from '../../core/solver/client.js'
+import {sendAndWait} from '../provider/chain.js'
+import {type ServiceLogger, messageOf, toLog} from '../provider/log.js'
+import {openStateFile} from '../provider/state-file.js'
+
+/** How a dispute ended for this mediator. */
+export type Ruling = 'accepted' | 'rejected' | 'abstained'
+
+/** What the mediator persisted about one dispute. */
+export interface DisputeRecord {
+  phase: 'judging' | 'ruled'
+  ruling?: Ruling
+  txHash?: string
+  /** The data ID the provider put on chain. */
+  reportedDataId?: string
+  /** The data ID of the re-run. */
+  dataId?: string
+  /** Why it rejected without a re-run result, or abstained. */
+  reason?: string
+  updatedAt: string
+}
+
+interface MediatorState {
+  version: 1
+  /** The last block whose MediationRequested events were all handled. */
+  cursor: number | null
+  disputes: Record<string, DisputeRecord>
+}
+
+/** What the mediator does, for tests and the supervisor. */
+export type MediatorEvent =
+  | {type: 'dispute.received'; dealId: string}
+  | {type: 'dispute.ruled'; dealId: string; ruling: Ruling; txHash?: string; reason?: string}
+
+/** Options of {@link startMediator}. */
+export interface MediatorOptions {
+  solverUrl: string
+  privateKey: string
+  chain: {
+    rpcUrl: string
+    chainId: number
+    controller: string
+    /** First block to look for disputes in, before any cursor is persisted (the deployment block). Default 0. */
+    fromBlock?: number | undefined
+  }
+  /** Its own directory: state file, module cache, re-run results. */
+  dataDir: string
+  logger?: ServiceLogger | undefined
+  gitEnv?: GitEnvironment | undefined
+  /** Pause between polls of the chain (default 250 ms). */
+  pollIntervalMs?: number | undefined
+  onEvent?: ((event: MediatorEvent) => void) | undefined
+  signal?: AbortSignal | undefined
+}
+
+/** A running mediator. */
+export interface RunningMediator {
+  address: string
+  /** The disputes it has handled, as persisted. */
+  disputes(): Readonly<Record<string, DisputeRecord>>
+  stop(): Promise<void>
+}
+
+const STATE_FILE = 'mediator-state.json'
+
+/** Codes that mean the module (not this machine) is at fault: the job cannot run anywhere. */
+const MODULE_BROKEN = new Set([
+  'MODULE_REF_INVALID',
+  'MODULE_REF_UNSAFE',
+  'MODULE_REF_NOT_FOUND',
+  'MODULE_TEMPLATE_MISSING',
+  'TEMPLATE_SYNTAX',
+  'TEMPLATE_UNSUPPORTED',
+  'TEMPLATE_INPUT_MISSING',
+  'TEMPLATE_RENDER_FAILED',
+  'TEMPLATE_NOT_JSON',
+  'MODULE_INVALID',
+  'JOB_CANNOT_RUN',
+])
+/** Codes worth another try before abstaining. */
+const TRANSIENT = new Set(['NETWORK_UNREACHABLE', 'TIMEOUT', 'MODULE_GIT_FAILED', 'MODULE_CACHE_LOCKED'])
+const ATTEMPTS = 3
+const RETRY_DELAY_MS = 1000
+
+/**
+ * Starts a mediator.
+ *
+ * @param options - solver, key, chain, data directory, logger
+ * @returns its address and `stop()`
+ * @throws PRIVATE_KEY_INVALID, RPC_UNREACHABLE, WRONG_CHAIN
+ * @example
+ * const mediator = await startMediator({solverUrl, privateKey, chain: {rpcUrl, chainId, controller}, dataDir})
+ */
+export async function startMediator(options: MediatorOptions): Promise<RunningMediator> {
+  const privateKey = parsePrivateKey(options.privateKey)
+  const dataDir = resolve(options.dataDir)
+  await mkdir(dataDir, {recursive: true, mode: 0o700})
+  const chainClient = await connectChain({
+    rpcUrl: options.chain.rpcUrl,
+    chainId: options.chain.chainId,
+    privateKey,
+    pollingIntervalMs: 100,
+  })
+  const signer = chainClient.signer
+  if (signer === undefined || chainClient.address === undefined)
+    throw new Error('the chain client has no signer')
+  const address: string = chainClient.address
+  const log = toLog(options.logger, {service: 'mediator', address})
+  const stopping = new AbortController()
+  const onOuterAbort = (): void => {
+    stopping.abort()
+  }
+  options.signal?.addEventListener('abort', onOuterAbort, {once: true})
+
+  try {
+    const controller = LilypadController__factory.connect(options.chain.controller, signer)
+    const solver = createSolverClient({url: options.solverUrl, signer: privateKey})
+    const executors = await createExecutors()
+    const state = await openStateFile<MediatorState>(join(dataDir, STATE_FILE), () => ({
+      version: 1,
+      cursor: null,
+      disputes: {},
+    }))
+    const save = async (dealId: string, change: Partial<DisputeRecord>): Promise<void> => {
+      await state.update((draft) => {
+        const current = draft.disputes[dealId] ?? {phase: 'judging', updatedAt: ''}
+        draft.disputes[dealId] = {...current, ...change, updatedAt: new Date().toISOString()}
+      })
+    }
+
+    /** Re-runs the job; returns its data ID, or why there is none and whether that condemns the result. */
+    async function rerun(dealId: string): Promise<{dataId: string} | {broken: boolean; reason: string}> {
+      const deal = await solver.getDeal(dealId)
+      const offer = deal.deal.job_offer
+      const resultDir = join(dataDir, 'mediation', dealId)
+      for (let attempt = 1; ; attempt += 1) {
+        await rm(resultDir, {recursive: true, force: true})
+        try {
+          const job = await runModuleJob({
+            module: offer.module,
+            inputs: offer.inputs,
+            dataDir,
+            resultDir,
+            seed: dealId,
+            executors,
+            env: options.gitEnv,
+            signal: stopping.signal,
+          })
+          return {dataId: job.dataId}
+        } catch (error) {
+          if (stopping.signal.aborted) throw error
+          const code = isLilypadError(error) ? error.code : undefined
+          if (code !== undefined && MODULE_BROKEN.has(code)) return {broken: true, reason: messageOf(error)}
+          if (code !== undefined && TRANSIENT.has(code) && attempt < ATTEMPTS) {
+            log('warn', 'the re-run failed; trying again', {dealId, code, error: messageOf(error)})
+            await delay(RETRY_DELAY_MS * attempt, undefined, {signal: stopping.signal})
+            continue
+          }
+          return {broken: false, reason: messageOf(error)}
+        }
+      }
+    }
+
+    async function judge(dealId: string): Promise<void> {
+      const known = state.value.disputes[dealId]
+      if (known?.phase === 'ruled') return
+      options.onEvent?.({type: 'dispute.received', dealId})
+      log('info', 'drawn to mediate a dispute', {dealId})
+      await save(dealId, {phase: 'judging'})
+      const agreement = await controller.getAgreement(dealId)
+      if (stateName(Number(agreement.state)) !== 'ResultsChecked') {
+        log('info', 'the dispute is already settled', {dealId, state: stateName(Number(agreement.state))})
+        await save(dealId, {phase: 'ruled', ruling: 'abstained', reason: 'already settled'})
+        return
+      }
+      const added = await getResultAdded(chainClient.provider, options.chain.controller, dealId)
+      if (added === undefined)
+        throw lilypadError('DEAL_NOT_FOUND', {message: `Deal ${dealId} has no result on chain.`})
+      const reportedDataId = added.dataId
+      const outcome = await rerun(dealId)
+      let ruling: Ruling
+      let reason: string | undefined
+      if ('dataId' in outcome) {
+        ruling = outcome.dataId === reportedDataId ? 'accepted' : 'rejected'
+        await save(dealId, {reportedDataId, dataId: outcome.dataId})
+        log('info', 'compared the re-run with the result on chain', {
+          dealId,
+          reportedDataId,
+          dataId: outcome.dataId,
+          ruling,
+        })
+      } else if (outcome.broken) {
+        ruling = 'rejected'
+        reason = `the module cannot run: ${outcome.reason}`
+      } else {
+        ruling = 'abstained'
+        reason = `cannot re-run the job here: ${outcome.reason}`
+      }
+      if (ruling === 'abstained') {
+        log('warn', 'not ruling; the mediation timeout will refund both parties', {dealId, reason})
+        await save(dealId, {phase: 'ruled', ruling, ...(reason === undefined ? {} : {reason})})
+        options.onEvent?.({type: 'dispute.ruled', dealId, ruling, ...(reason === undefined ? {} : {reason})})
+        return
+      }
+      const accept = ruling === 'accepted'
+      const receipt = await sendAndWait(
+        () => (accept ? controller.mediationAcceptResult(dealId) : controller.mediationRejectResult(dealId)),
+        {
+          action: `${accept ? 'accept' : 'reject'} the result of deal ${dealId}`,
+          account: address,
+          signal: stopping.signal,
+        },
+      )
+      const txHash = receipt.hash
+      await save(dealId, {phase: 'ruled', ruling, txHash, ...(reason === undefined ? {} : {reason})})
+      await solver
+        .postMediatorTxs(
+          dealId,
+          accept ? {mediation_accept_result: txHash} : {mediation_reject_result: txHash},
+        )
+        .catch((error: unknown) => {
+          log('warn', 'could not report the ruling to the solver', {dealId, error: messageOf(error)})
+        })
+      log('info', accept ? 'accepted the result' : 'rejected the result', {dealId, txHash, reason})
+      options.onEvent?.({
+        type: 'dispute.ruled',
+        dealId,
+        ruling,
+        txHash,
+        ...(reason === undefined ? {} : {reason}),
+      })
+    }
+
+    const isStopping = (): boolean => stopping.signal.aborted
+    const queue: string[] = []
+    let working: Promise<void> | undefined
+    const drain = async (): Promise<void> => {
+      for (
+        let dealId = queue.shift();
+        dealId !== undefined && !stopping.signal.aborted;
+        dealId = queue.shift()
+      ) {
+        try {
+          await judge(dealId)
+        } catch (error) {
+          // The loop condition narrowed `aborted`; judging may have been stopped meanwhile.
+          if (!isStopping()) log('error', 'could not judge the dispute', {dealId, error: messageOf(error)})
+        }
+      }
+    }
+    const enqueue = (dealId: string): void => {
+      if (queue.includes(dealId) || state.value.disputes[dealId]?.phase === 'ruled') return
+      queue.push(dealId)
+      working ??= drain().finally(() => {
+        working = undefined
+      })
+    }
+    // Disputes in flight when the mediator stopped are judged again from the start.
+    for (const [dealId, dispute] of Object.entries(state.value.disputes)) {
+      if (dispute.phase === 'judging') enqueue(dealId)
+    }
+
+    const following = followControllerEvents({
+      provider: chainClient.provider,
+      controller: options.chain.controller,
+      fromBlock: state.value.cursor === null ? (options.chain.fromBlock ?? 0) : state.value.cursor + 1,
+      pollIntervalMs: options.pollIntervalMs ?? 250,
+      signal: stopping.signal,
+      onEvent: (event) => {
+        if (event.type === 'MediationRequested' && event.mediator.toLowerCase() === address.toLowerCase()) {
+          enqueue(event.dealId)
+        }
+      },
+      onCursor: async (block) => {
+        await state.update((draft) => {
+          draft.cursor = block
+        })
+      },
+      onError: (error, info) => {
+        log('warn', 'reading the chain failed; retrying', {
+          error: messageOf(error),
+          retryInMs: info.retryInMs,
+        })
+      },
+    })
+    log('info', 'mediator started', {controller: options.chain.controller})
+
+    let stopped: Promise<void> | undefined
+    return {
+      address,
+      disputes: () => state.value.disputes,
+      stop: () => {
+        stopped ??= (async () => {
+          options.signal?.removeEventListener('abort', onOuterAbort)
+          stopping.abort()
+          await Promise.allSettled([following.stop(), working])
+          chainClient.destroy()
+          log('info', 'mediator stopped')
+        })()
+        return stopped
+      },
+    }
+  } catch (error) {
+    stopping.abort()
+    chainClient.destroy()
+    throw error
+  }
+}

@@ -1,0 +1,452 @@
+/**
+ * The provider's work on one deal, as a sequence of persisted phases: agree (onchain), run, upload,
+ * `addResult` (onchain), post the Result. Every phase is written to the state file before the next
+ * starts and every step checks what is already done (on chain or on disk) before doing it, so a
+ * restart at any point resumes the deal without running its job or sending a transaction twice.
+ */
+import {appendFile, cp, mkdtemp, readFile, rm, stat} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import type {LilypadController} from '../../core/chain/generated/LilypadController.js'
+import type {LilypadToken} from '../../core/chain/generated/LilypadToken.js'
+import {stateName} from '../../core/chain/states.js'
+import {isLilypadError} from '../../core/errors/index.js'
+import type {Executors} from '../../core/executors/index.js'
+import {runModuleJob} from '../../core/executors/module-job.js'
+import type {GitEnvironment} from '../../core/module/git.js'
+import {computeDataId} from '../../core/results/data-id.js'
+import {packResult} from '../../core/results/archive.js'
+import type {SolverClient} from '../../core/solver/client.js'
+import {dealTermsForChain} from '../../core/solver/offer.js'
+import {GO_STATE, goStateName, isTerminalState} from '../../core/solver/states.js'
+import type {DealContainer, ProtocolMode} from '../../core/solver/types.js'
+import {sendAndWait, ensureAllowance} from './chain.js'
+import {type Log, messageOf} from './log.js'
+import type {StateFile} from './state-file.js'
+
+/** Where the provider is with a deal. */
+export type DealPhase =
+  /** Seen; about to agree on chain (onchain). */
+  | 'agreeing'
+  /** Agreed (or nothing to agree in the solver protocol); waiting for DealAgreed. */
+  | 'agreed'
+  /** The job is running (or was, when the provider stopped). */
+  | 'running'
+  /** The result directory is complete; not yet uploaded. */
+  | 'ran'
+  /** Uploaded to the solver. */
+  | 'uploaded'
+  /** `addResult` mined (onchain). */
+  | 'result-added'
+  /** The Result is posted: finished. */
+  | 'done'
+  /** The job cannot run; its error Result is being posted. */
+  | 'failing'
+  /** The error Result is posted: finished. */
+  | 'failed'
+  /** Fault `stalling`: agreed, never finishes. */
+  | 'stalled'
+  /** Fault `vanishing`: agreed, then went silent. */
+  | 'vanished'
+  /** Not worked on: already ended when first seen, or given up after repeated failures. */
+  | 'skipped'
+
+/** What the provider persisted about one deal. */
+export interface DealRecord {
+  phase: DealPhase
+  agreeTx?: string
+  addResultTx?: string
+  /** The data ID of the result directory. */
+  dataId?: string
+  /** The data ID reported (differs from `dataId` only for the `lying` fault). */
+  reportedDataId?: string
+  exitCode?: number
+  error?: string
+  /** Steps that failed and will be retried. */
+  attempts?: number
+  updatedAt: string
+}
+
+/** The provider's state file. */
+export interface ProviderState {
+  version: 1
+  deals: Record<string, DealRecord>
+}
+
+/** What the provider does, for tests and the supervisor. */
+export type ProviderEvent =
+  | {type: 'offer.posted'; offerId: string; reason: string}
+  /** The fallback poll listed the provider's deals. */
+  | {type: 'deals.polled'; count: number}
+  | {type: 'deal.seen'; dealId: string; state: string}
+  | {type: 'deal.agreed'; dealId: string; txHash: string}
+  | {type: 'job.started'; dealId: string}
+  | {type: 'job.finished'; dealId: string; dataId: string; exitCode: number}
+  | {type: 'result.posted'; dealId: string; dataId: string; addResultTx: string}
+  | {type: 'result.failed'; dealId: string; error: string}
+  | {type: 'deal.skipped'; dealId: string; reason: string}
+  | {type: 'fault'; dealId: string; fault: string}
+
+/** The provider's contracts, connected to its signer. */
+export interface ProviderChain {
+  controller: LilypadController
+  token: LilypadToken
+  controllerAddress: string
+}
+
+/** What {@link createDealHandler} needs. */
+export interface DealHandlerOptions {
+  address: string
+  protocol: ProtocolMode
+  solver: SolverClient
+  chain: ProviderChain | undefined
+  dataDir: string
+  executors: Executors
+  fault: 'lying' | 'stalling' | 'vanishing' | 'failing' | undefined
+  gitEnv: GitEnvironment | undefined
+  state: StateFile<ProviderState>
+  log: Log
+  emit: (event: ProviderEvent) => void
+  signal: AbortSignal
+  /** Called once per deal, when the provider first sees it. */
+  onNewDeal: (dealId: string) => void
+  /** Fault `vanishing`: stop listening to the solver. */
+  vanish: () => void
+}
+
+/** Runs the deals it is given, each once, one step at a time. */
+export interface DealHandler {
+  /** Looks at a deal's latest state; several calls for one deal are handled in order. */
+  schedule(deal: DealContainer): void
+  /** Resolves when no deal is being worked on. */
+  idle(): Promise<void>
+}
+
+const FINISHED: ReadonlySet<DealPhase> = new Set(['done', 'failed', 'stalled', 'vanished', 'skipped'])
+/** Failed steps (solver or RPC trouble) are retried on later looks at the deal, this many times. */
+const MAX_ATTEMPTS = 5
+const FAULT_FAILING_MESSAGE =
+  'this resource provider is configured to fail every job (devnet fault "failing")'
+
+/** Creates the deal handler of a provider. */
+export function createDealHandler(options: DealHandlerOptions): DealHandler {
+  const {state, log, solver} = options
+  const running = new Map<string, Promise<void>>()
+  const pending = new Map<string, DealContainer>()
+
+  const record = (dealId: string): DealRecord | undefined => state.value.deals[dealId]
+  const save = async (dealId: string, change: Partial<DealRecord>): Promise<DealRecord> => {
+    const next = await state.update((draft) => {
+      const current = draft.deals[dealId] ?? {phase: 'agreeing', updatedAt: ''}
+      draft.deals[dealId] = {...current, ...change, updatedAt: new Date().toISOString()}
+    })
+    const saved = next.deals[dealId]
+    if (saved === undefined) throw new Error(`deal ${dealId} vanished from the state file`)
+    return saved
+  }
+
+  const resultDirOf = (dealId: string): string => join(options.dataDir, 'results', dealId)
+
+  async function agree(deal: DealContainer): Promise<void> {
+    const chain = options.chain
+    if (chain === undefined) return
+    const dealId = deal.id
+    const terms = dealTermsForChain(deal.deal)
+    const agreement = (await chain.controller.hasDeal(dealId))
+      ? await chain.controller.getAgreement(dealId)
+      : undefined
+    let txHash = record(dealId)?.agreeTx
+    if (agreement?.resourceProviderAgreed !== true) {
+      await ensureAllowance(
+        chain.token,
+        options.address,
+        chain.controllerAddress,
+        terms[2].submitResults.collateral,
+        options.signal,
+      )
+      const receipt = await sendAndWait(() => chain.controller.agree(...terms), {
+        action: `agree to deal ${dealId}`,
+        account: options.address,
+        signal: options.signal,
+      })
+      txHash = receipt.hash
+    }
+    await save(dealId, {phase: 'agreed', ...(txHash === undefined ? {} : {agreeTx: txHash})})
+    if (txHash !== undefined) {
+      await solver.postResourceProviderTxs(dealId, {agree: txHash})
+      log('info', 'agreed to the deal', {dealId, txHash})
+      options.emit({type: 'deal.agreed', dealId, txHash})
+    }
+  }
+
+  /** The data ID of a copy of the result with one byte more in stdout: what a lying provider reports. */
+  async function lie(resultDir: string): Promise<string> {
+    const copy = await mkdtemp(join(options.dataDir, '.lie-'))
+    try {
+      const dir = join(copy, 'result')
+      await cp(resultDir, dir, {recursive: true})
+      await appendFile(join(dir, 'stdout'), '!')
+      return await computeDataId(dir)
+    } finally {
+      await rm(copy, {recursive: true, force: true})
+    }
+  }
+
+  async function run(deal: DealContainer): Promise<void> {
+    const dealId = deal.id
+    const resultDir = resultDirOf(dealId)
+    await save(dealId, {phase: 'running'})
+    let dataId: string
+    let exitCode: number
+    // A result directory only appears whole: if it is there, the job already ran before a restart.
+    if (await exists(resultDir)) {
+      dataId = await computeDataId(resultDir)
+      exitCode = record(dealId)?.exitCode ?? 0
+      log('info', 'the job had already run; reusing its result', {dealId, dataId})
+    } else {
+      options.emit({type: 'job.started', dealId})
+      log('info', 'running the job', {dealId, module: deal.deal.job_offer.module})
+      const offer = deal.deal.job_offer
+      try {
+        const job = await runModuleJob({
+          module: offer.module,
+          inputs: offer.inputs,
+          dataDir: options.dataDir,
+          resultDir,
+          seed: dealId,
+          executors: options.executors,
+          env: options.gitEnv,
+          signal: options.signal,
+        })
+        dataId = job.dataId
+        exitCode = job.exitCode
+      } catch (error) {
+        if (options.signal.aborted) throw error
+        await fail(deal, `the job cannot run: ${messageOf(error)}`)
+        return
+      }
+      options.emit({type: 'job.finished', dealId, dataId, exitCode})
+      log('info', 'the job finished', {dealId, dataId, exitCode})
+    }
+    const reportedDataId = options.fault === 'lying' ? await lie(resultDir) : dataId
+    if (reportedDataId !== dataId) {
+      options.emit({type: 'fault', dealId, fault: 'lying'})
+      log('warn', 'fault: reporting a data ID that does not match the result', {
+        dealId,
+        dataId,
+        reportedDataId,
+      })
+    }
+    await save(dealId, {phase: 'ran', dataId, reportedDataId, exitCode})
+  }
+
+  async function upload(dealId: string): Promise<void> {
+    const tarFile = `${resultDirOf(dealId)}.tar`
+    await packResult(resultDirOf(dealId), tarFile, {signal: options.signal})
+    await solver.uploadResultFiles(dealId, await readFile(tarFile))
+    await rm(tarFile, {force: true})
+    await save(dealId, {phase: 'uploaded'})
+    log('info', 'uploaded the result files', {dealId})
+  }
+
+  async function addResult(deal: DealContainer, reportedDataId: string): Promise<string> {
+    const chain = options.chain
+    if (chain === undefined) return '0x'
+    const dealId = deal.id
+    const existing = record(dealId)?.addResultTx
+    if (existing !== undefined) return existing
+    const agreement = await chain.controller.getAgreement(dealId)
+    let txHash = '0x'
+    if (stateName(Number(agreement.state)) === 'DealAgreed') {
+      const [, , , pricing] = dealTermsForChain(deal.deal)
+      const resultsCollateral = pricing.resultsCollateralMultiple * pricing.instructionPrice
+      await ensureAllowance(
+        chain.token,
+        options.address,
+        chain.controllerAddress,
+        resultsCollateral,
+        options.signal,
+      )
+      const receipt = await sendAndWait(() => chain.controller.addResult(dealId, '', reportedDataId, 1n), {
+        action: `add the result of deal ${dealId}`,
+        account: options.address,
+        signal: options.signal,
+      })
+      txHash = receipt.hash
+    }
+    await save(dealId, {phase: 'result-added', addResultTx: txHash})
+    return txHash
+  }
+
+  async function finish(deal: DealContainer): Promise<void> {
+    const dealId = deal.id
+    const current = record(dealId)
+    const reportedDataId = current?.reportedDataId ?? current?.dataId
+    if (reportedDataId === undefined) throw new Error(`deal ${dealId} has no data ID to report`)
+    let txHash = '0x'
+    if (options.protocol === 'onchain') {
+      txHash = await addResult(deal, reportedDataId)
+      if (txHash !== '0x') await solver.postResourceProviderTxs(dealId, {add_result: txHash})
+    }
+    await solver.postResult(dealId, {
+      id: '',
+      deal_id: dealId,
+      data_id: reportedDataId,
+      error: '',
+      instruction_count: 1,
+    })
+    if (options.protocol === 'solver') await solver.postResourceProviderTxs(dealId, {add_result: '0x'})
+    await save(dealId, {phase: 'done'})
+    options.emit({type: 'result.posted', dealId, dataId: reportedDataId, addResultTx: txHash})
+    log('info', 'posted the result', {dealId, dataId: reportedDataId, addResultTx: txHash})
+  }
+
+  async function fail(deal: DealContainer, message: string): Promise<void> {
+    const dealId = deal.id
+    await save(dealId, {phase: 'failing', error: message})
+    log('warn', 'posting an error result', {dealId, error: message})
+    await solver.postResult(dealId, {
+      id: '',
+      deal_id: dealId,
+      data_id: '',
+      error: message,
+      instruction_count: 0,
+    })
+    await save(dealId, {phase: 'failed'})
+    options.emit({type: 'result.failed', dealId, error: message})
+  }
+
+  /** One look at a deal: does every step that its state and the record allow. */
+  async function advance(deal: DealContainer): Promise<void> {
+    const dealId = deal.id
+    let current = record(dealId)
+    if (current !== undefined && FINISHED.has(current.phase)) return
+    if (current === undefined) {
+      options.emit({type: 'deal.seen', dealId, state: goStateName(deal.state)})
+      options.onNewDeal(dealId)
+      const startable =
+        deal.state === GO_STATE.DealAgreed ||
+        (options.protocol === 'onchain' && deal.state === GO_STATE.DealNegotiating)
+      if (!startable) {
+        await save(dealId, {phase: 'skipped'})
+        options.emit({type: 'deal.skipped', dealId, reason: `first seen in ${goStateName(deal.state)}`})
+        log('info', 'not working on a deal first seen after it started', {
+          dealId,
+          state: goStateName(deal.state),
+        })
+        return
+      }
+      current = await save(dealId, {phase: options.protocol === 'onchain' ? 'agreeing' : 'agreed'})
+      log('info', 'new deal', {dealId, state: goStateName(deal.state)})
+    }
+    if (isTerminalState(deal.state) && ['agreeing', 'agreed', 'running'].includes(current.phase)) {
+      await save(dealId, {phase: 'skipped'})
+      options.emit({type: 'deal.skipped', dealId, reason: `ended in ${goStateName(deal.state)}`})
+      log('warn', 'the deal ended before its job ran', {dealId, state: goStateName(deal.state)})
+      return
+    }
+
+    if (current.phase === 'agreeing') {
+      await agree(deal)
+      if (options.fault === 'vanishing') {
+        await save(dealId, {phase: 'vanished'})
+        options.emit({type: 'fault', dealId, fault: 'vanishing'})
+        log('warn', 'fault: agreed, now going silent', {dealId})
+        options.vanish()
+        return
+      }
+      if (options.fault === 'stalling') {
+        await save(dealId, {phase: 'stalled'})
+        options.emit({type: 'fault', dealId, fault: 'stalling'})
+        log('warn', 'fault: agreed, will never finish', {dealId})
+        return
+      }
+      current = record(dealId) ?? current
+    }
+    if (current.phase === 'agreed') {
+      if (options.protocol === 'solver' && (options.fault === 'vanishing' || options.fault === 'stalling')) {
+        await save(dealId, {phase: options.fault === 'vanishing' ? 'vanished' : 'stalled'})
+        options.emit({type: 'fault', dealId, fault: options.fault})
+        log('warn', `fault: ${options.fault}`, {dealId})
+        if (options.fault === 'vanishing') options.vanish()
+        return
+      }
+      // In the onchain protocol the solver says DealAgreed once both agree transactions are mined.
+      if (deal.state !== GO_STATE.DealAgreed) return
+      if (options.fault === 'failing') {
+        options.emit({type: 'fault', dealId, fault: 'failing'})
+        await fail(deal, FAULT_FAILING_MESSAGE)
+        return
+      }
+      await run(deal)
+      current = record(dealId) ?? current
+    }
+    if (current.phase === 'running') {
+      await run(deal)
+      current = record(dealId) ?? current
+    }
+    if (current.phase === 'failing') {
+      await fail(deal, current.error ?? 'the job cannot run')
+      return
+    }
+    if (current.phase === 'ran') {
+      await upload(dealId)
+      current = record(dealId) ?? current
+    }
+    if (current.phase === 'uploaded' || current.phase === 'result-added') await finish(deal)
+  }
+
+  async function look(deal: DealContainer): Promise<void> {
+    try {
+      await advance(deal)
+    } catch (error) {
+      if (options.signal.aborted) return
+      const attempts = (record(deal.id)?.attempts ?? 0) + 1
+      const code = isLilypadError(error) ? error.code : undefined
+      log('warn', 'a step of the deal failed; it will be retried', {
+        dealId: deal.id,
+        attempts,
+        code,
+        error: messageOf(error),
+      })
+      const giveUp = attempts >= MAX_ATTEMPTS
+      await save(deal.id, giveUp ? {phase: 'skipped', attempts, error: messageOf(error)} : {attempts}).catch(
+        () => undefined,
+      )
+      if (giveUp) options.emit({type: 'deal.skipped', dealId: deal.id, reason: messageOf(error)})
+    }
+  }
+
+  return {
+    schedule(deal) {
+      if (options.signal.aborted) return
+      if (running.has(deal.id)) {
+        pending.set(deal.id, deal)
+        return
+      }
+      const loop = (async () => {
+        let next: DealContainer | undefined = deal
+        while (next !== undefined && !options.signal.aborted) {
+          await look(next)
+          next = pending.get(deal.id)
+          pending.delete(deal.id)
+        }
+      })().finally(() => {
+        running.delete(deal.id)
+      })
+      running.set(deal.id, loop)
+    },
+    async idle() {
+      while (running.size > 0) await Promise.allSettled([...running.values()])
+    },
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * The devnet's resource provider: a separate Lilypad party that talks to the solver over HTTP and
+ * websocket and to the chain, exactly as a provider on another machine would (DESIGN §2 steps 4–8,
+ * §10; lilypad-protocol.md §7).
+ *
+ * It keeps one unmatched resource offer at the solver, follows its deals (websocket events, with
+ * polling `GET /deals?resource_provider=<me>` as the fallback), agrees on chain in the `onchain`
+ * protocol, runs each job once through the same path the mediator re-runs it on, uploads the
+ * result, reports the data ID on chain and to the solver, and posts an error Result at once when a
+ * job cannot run. What it did for each deal is persisted under its data directory, so a restart
+ * neither runs a finished job again nor forgets one in flight.
+ */
+import {mkdir} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+
+import {Wallet} from 'ethers'
+
+import {type ChainClient, connectChain, parsePrivateKey} from '../../core/chain/client.js'
+import {LilypadController__factory} from '../../core/chain/generated/factories/LilypadController__factory.js'
+import {LilypadToken__factory} from '../../core/chain/generated/factories/LilypadToken__factory.js'
+import {createExecutors} from '../../core/executors/index.js'
+import {type GitEnvironment} from '../../core/module/git.js'
+import {createSolverClient, subscribeEvents} from '../../core/solver/client.js'
+import type {
+  DealContainer,
+  DealPricing,
+  MachineSpec,
+  ProtocolMode,
+  ResourceOffer,
+} from '../../core/solver/types.js'
+import {type DealRecord, type ProviderEvent, type ProviderState, createDealHandler} from './deal-handler.js'
+import {type ServiceLogger, messageOf, toLog} from './log.js'
+import {DEFAULT_PROVIDER_PRICING, machineSpec} from './spec.js'
+import {openStateFile} from './state-file.js'
+
+export type {DealPhase, DealRecord, ProviderEvent} from './deal-handler.js'
+export type {LogFields, LogFunction, LogLevel, PinoLikeLogger, ServiceLogger} from './log.js'
+
+/** How a faulty provider misbehaves (`devnet up --fault`). */
+export type ProviderFault = 'lying' | 'stalling' | 'vanishing' | 'failing'
+
+/** The chain the `onchain` protocol runs on. */
+export interface ProviderChainOptions {
+  rpcUrl: string
+  chainId: number
+  /** LilypadController address. */
+  controller: string
+  /** LilypadToken address. */
+  token: string
+}
+
+/** Options of {@link startProvider}. */
+export interface ProviderOptions {
+  /** The solver's base URL, e.g. `http://127.0.0.1:8081`. */
+  solverUrl: string
+  /** The provider's key (hex). */
+  privateKey: string
+  protocol: ProtocolMode
+  /** Required in the `onchain` protocol. */
+  chain?: ProviderChainOptions | undefined
+  /** Its own directory: state file, module cache, results. */
+  dataDir: string
+  /** What it offers; default: this machine ({@link machineSpec}). */
+  spec?: MachineSpec | undefined
+  /** Engines it runs; default: what the executors find on this machine. */
+  engines?: string[] | undefined
+  /** Default pricing of its offers (FixedPrice); default: the Go provider's. */
+  pricing?: DealPricing | undefined
+  /** Mediator addresses it trusts. */
+  mediators: string[]
+  /** The solver's address (trusted party of its offers). */
+  solverAddress: string
+  fault?: ProviderFault | undefined
+  /** The offer's `index` (several providers on one machine). Default 0. */
+  index?: number | undefined
+  logger?: ServiceLogger | undefined
+  /** Environment for git when it resolves modules. */
+  gitEnv?: GitEnvironment | undefined
+  /** Milliseconds between polls of its deals at the solver, beside the websocket. Default 5000. */
+  pollIntervalMs?: number | undefined
+  /** Observes what the provider does (tests, the supervisor's status). */
+  onEvent?: ((event: ProviderEvent) => void) | undefined
+  /** Stops the provider, like {@link RunningProvider.stop}. */
+  signal?: AbortSignal | undefined
+}
+
+/** A running provider. */
+export interface RunningProvider {
+  /** Its EIP-55 address. */
+  address: string
+  /** The deals it has handled, as persisted. */
+  deals(): Readonly<Record<string, DealRecord>>
+  /** Stops following deals, aborts running jobs and closes its connections. */
+  stop(): Promise<void>
+}
+
+const STATE_FILE = 'provider-state.json'
+
+/**
+ * Starts a resource provider.
+ *
+ * @param options - solver, key, protocol, chain, data directory, offer, fault, logger
+ * @returns its address and `stop()`
+ * @throws PRIVATE_KEY_INVALID, CONFIG_INVALID (onchain without `chain`), RPC_UNREACHABLE, WRONG_CHAIN,
+ *   and the solver client's errors when its first offer cannot be posted
+ * @example
+ * const provider = await startProvider({solverUrl, privateKey, protocol: 'onchain', chain, dataDir,
+ *   mediators: [mediator], solverAddress})
+ * await provider.stop()
+ */
+export async function startProvider(options: ProviderOptions): Promise<RunningProvider> {
+  const privateKey = parsePrivateKey(options.privateKey)
+  const address = new Wallet(privateKey).address
+  const log = toLog(options.logger, {service: 'resource-provider', address})
+  const dataDir = resolve(options.dataDir)
+  await mkdir(dataDir, {recursive: true, mode: 0o700})
+
+  if (options.protocol === 'onchain' && options.chain === undefined) {
+    const {lilypadError} = await import('../../core/errors/index.js')
+    throw lilypadError('CONFIG_INVALID', {
+      message:
+        'The resource provider needs a chain (rpcUrl, chainId, controller, token) in the onchain protocol.',
+    })
+  }
+
+  const stopping = new AbortController()
+  const onOuterAbort = (): void => {
+    stopping.abort()
+  }
+  options.signal?.addEventListener('abort', onOuterAbort, {once: true})
+  // "vanishing" closes this one: no more events, no more polls, nothing posted.
+  const listening = new AbortController()
+  stopping.signal.addEventListener('abort', () => {
+    listening.abort()
+  })
+
+  let chainClient: ChainClient | undefined
+  const solver = createSolverClient({url: options.solverUrl, signer: privateKey})
+  try {
+    const executors = await createExecutors()
+    const engines = options.engines ?? [...executors.engines]
+    const spec = options.spec ?? (await machineSpec(dataDir))
+    const pricing = options.pricing ?? DEFAULT_PROVIDER_PRICING
+    const state = await openStateFile<ProviderState>(join(dataDir, STATE_FILE), () => ({
+      version: 1,
+      deals: {},
+    }))
+
+    let chain
+    if (options.protocol === 'onchain' && options.chain !== undefined) {
+      chainClient = await connectChain({
+        rpcUrl: options.chain.rpcUrl,
+        chainId: options.chain.chainId,
+        privateKey,
+        pollingIntervalMs: 100,
+      })
+      const signer = chainClient.signer
+      if (signer === undefined) throw new Error('the chain client has no signer')
+      chain = {
+        controller: LilypadController__factory.connect(options.chain.controller, signer),
+        token: LilypadToken__factory.connect(options.chain.token, signer),
+        controllerAddress: options.chain.controller,
+      }
+    }
+
+    const buildOffer = (): ResourceOffer => ({
+      id: '',
+      created_at: Date.now(),
+      resource_provider: address,
+      index: options.index ?? 0,
+      spec,
+      modules: [],
+      mode: 'FixedPrice',
+      default_pricing: {...pricing},
+      module_pricing: {},
+      trusted_parties: {solver: options.solverAddress, mediator: [...options.mediators], api_host: ''},
+      engines: [...engines],
+    })
+
+    // One unmatched offer at a time, as the Go provider keeps: post only when the solver has none.
+    let offerQueue: Promise<unknown> = Promise.resolve()
+    const ensureOffer = (reason: string): Promise<void> => {
+      const run = async (): Promise<void> => {
+        if (listening.signal.aborted) return
+        const open = await solver.getResourceOffers({resource_provider: address, not_matched: true})
+        if (open.length > 0) return
+        const posted = await solver.postResourceOffer(buildOffer())
+        log('info', 'posted a resource offer', {offerId: posted?.id, reason})
+        options.onEvent?.({type: 'offer.posted', offerId: posted?.id ?? '', reason})
+      }
+      const result = offerQueue.then(run, run)
+      offerQueue = result.catch(() => undefined)
+      return result
+    }
+
+    const handler = createDealHandler({
+      address,
+      protocol: options.protocol,
+      solver,
+      chain,
+      dataDir,
+      executors,
+      fault: options.fault,
+      gitEnv: options.gitEnv,
+      state,
+      log,
+      emit: (event) => options.onEvent?.(event),
+      signal: stopping.signal,
+      onNewDeal: (dealId) => {
+        if (options.fault === 'vanishing') return
+        ensureOffer(`after deal ${dealId}`).catch((error: unknown) => {
+          log('warn', 'could not post a fresh resource offer', {dealId, error: messageOf(error)})
+        })
+      },
+      vanish: () => {
+        listening.abort()
+      },
+    })
+
+    await ensureOffer('start')
+
+    const pollIntervalMs = options.pollIntervalMs ?? 5000
+    const mine = (deal: DealContainer | null | undefined): deal is DealContainer =>
+      deal !== null && deal !== undefined && deal.resource_provider === address
+    const poll = async (): Promise<void> => {
+      const deals = await solver.getDeals({resource_provider: address}, {signal: listening.signal})
+      for (const deal of deals) if (mine(deal)) handler.schedule(deal)
+      options.onEvent?.({type: 'deals.polled', count: deals.length})
+    }
+    const subscription = subscribeEvents({
+      url: options.solverUrl,
+      type: 'ResourceProvider',
+      address,
+      signal: listening.signal,
+      pollIntervalMs,
+      filter: (event) => mine(event.deal),
+      onEvent: (event) => {
+        if (mine(event.deal)) handler.schedule(event.deal)
+      },
+      poll,
+      onStatus: (status) => {
+        if (status.state === 'disconnected') log('warn', 'lost the solver websocket', {reason: status.reason})
+        if (status.state === 'poll-failed')
+          log('warn', 'polling the solver failed', {error: messageOf(status.error)})
+      },
+    })
+    // The Go provider polls its deals whatever the websocket says; so does this one, less often.
+    const poller = setInterval(() => {
+      poll().catch((error: unknown) => {
+        if (!listening.signal.aborted) log('warn', 'polling the solver failed', {error: messageOf(error)})
+      })
+    }, pollIntervalMs)
+    listening.signal.addEventListener('abort', () => {
+      clearInterval(poller)
+    })
+    log('info', 'resource provider started', {
+      protocol: options.protocol,
+      engines,
+      fault: options.fault ?? 'none',
+    })
+
+    let stopped: Promise<void> | undefined
+    return {
+      address,
+      deals: () => state.value.deals,
+      stop: () => {
+        stopped ??= (async () => {
+          options.signal?.removeEventListener('abort', onOuterAbort)
+          stopping.abort()
+          await Promise.allSettled([subscription, handler.idle(), offerQueue])
+          chainClient?.destroy()
+          log('info', 'resource provider stopped')
+        })()
+        return stopped
+      },
+    }
+  } catch (error) {
+    stopping.abort()
+    chainClient?.destroy()
+    throw error
+  }
+}
