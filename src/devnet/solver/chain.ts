@@ -21,6 +21,23 @@ const SOLVER_ROLE = 0
 const CURSOR_KEY = 'chain.cursor'
 const WEI_PER_LP = 10n ** 18n
 
+/**
+ * Polls for a transaction's receipt: `wait()` can miss the receipt on an automining chain and then
+ * wait for a block that never comes.
+ */
+async function minedReceipt(client: ChainClient, hash: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const receipt = await client.provider.getTransactionReceipt(hash)
+    if (receipt !== null) {
+      if (receipt.status !== 1) throw new Error(`transaction ${hash} reverted`)
+      return
+    }
+    if (Date.now() > deadline) throw new Error(`transaction ${hash} was not mined within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 /** Connects to the chain of `options` (with the solver's key, when given). */
 export function connectSolverChain(options: SolverChainOptions): ChainClient {
   return createChainClient({
@@ -52,15 +69,13 @@ export async function registerSolver(
   const user = await registry.getUser(self)
   let updated = false
   if (user.url !== url || !user.roles.map(Number).includes(SOLVER_ROLE)) {
-    const tx = await registry.updateUser('', url, [SOLVER_ROLE])
-    await tx.wait()
+    await minedReceipt(client, (await registry.updateUser('', url, [SOLVER_ROLE])).hash)
     updated = true
     log.info({address: self, url}, 'solver registered its URL')
   }
   const listed = (await registry.showUsersInList(SOLVER_ROLE)).includes(self)
   if (!listed) {
-    const tx = await registry.addUserToList(SOLVER_ROLE)
-    await tx.wait()
+    await minedReceipt(client, (await registry.addUserToList(SOLVER_ROLE)).hash)
     log.info({address: self}, 'solver listed')
   }
   return {updated, listed: !listed}
