@@ -131,7 +131,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   server.closeAllConnections()
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }))
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve()
+    }),
+  )
   await removeTempDir(dir)
 })
 
