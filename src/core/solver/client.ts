@@ -262,7 +262,7 @@ function solverError(
       message: `Cannot reach the solver at ${host} (${failure.code})`,
       hints: [
         'Check the network connection and the solver URL of the network profile.',
-        'For the local network, check it is running: lilypad network status',
+        'For the local network, check that it is running.',
       ],
       details: {...details, code: failure.code},
       cause: failure.cause,
@@ -313,7 +313,7 @@ function solverError(
     ])
   }
   return make('SOLVER_ERROR', `The solver failed (HTTP ${failure.status}): ${text || '(no message)'}`, [
-    'Run with --verbose to see the request; report it to the solver operator if it persists.',
+    'If it persists, report it to the solver operator with the details above.',
   ])
 }
 
