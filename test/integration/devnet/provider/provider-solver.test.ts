@@ -1,0 +1,152 @@
+/**
+ * The devnet's resource provider in the `solver` protocol (the current Lilypad testnet's): no chain
+ * at all, deals start in DealAgreed, and the provider uploads, posts its Result and reports
+ * `{"add_result":"0x"}` as the Go provider does. The real solver runs on 127.0.0.1; the test plays
+ * the job creator with the solver client.
+ */
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+
+import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {Wallet} from 'ethers'
+
+import {computeDataId} from '../../../../src/core/results/data-id.js'
+import {unpackResultTar} from '../../../../src/core/results/archive.js'
+import {createSolverClient} from '../../../../src/core/solver/client.js'
+import {buildJobOffer, moduleConfigFor} from '../../../../src/core/solver/offer.js'
+import {GO_STATE} from '../../../../src/core/solver/states.js'
+import type {Result} from '../../../../src/core/solver/types.js'
+import {buildModuleRepos} from '../../../../src/devnet/git/repos.js'
+import {
+  type ProviderEvent,
+  type RunningProvider,
+  startProvider,
+} from '../../../../src/devnet/provider/index.js'
+import {type RunningSolver, startSolver} from '../../../../src/devnet/solver/index.js'
+import {makeTempDir, removeTempDir} from '../../../helpers/git-fixtures.js'
+
+const gitEnv = {PATH: process.env.PATH ?? '/usr/bin:/bin'}
+const solverWallet = Wallet.createRandom()
+const mediatorAddress = Wallet.createRandom().address
+const jobCreator = Wallet.createRandom()
+const cleanups: (() => Promise<void>)[] = []
+let root: string
+let solver: RunningSolver
+let provider: RunningProvider
+const events: ProviderEvent[] = []
+let repoUrl: (name: string) => string
+
+beforeAll(async () => {
+  root = await makeTempDir('lilypad-provider-solver-')
+  cleanups.push(() => removeTempDir(root))
+  const repos = await buildModuleRepos(join(root, 'git'), {env: gitEnv})
+  repoUrl = (name) => pathToFileURL(repos[name]!.path).href
+  solver = await startSolver({
+    dataDir: join(root, 'solver'),
+    solverAddress: solverWallet.address,
+    protocol: 'solver',
+  })
+  cleanups.push(() => solver.stop())
+  provider = await startProvider({
+    solverUrl: solver.url,
+    privateKey: Wallet.createRandom().privateKey,
+    protocol: 'solver',
+    dataDir: join(root, 'provider'),
+    mediators: [mediatorAddress],
+    solverAddress: solverWallet.address,
+    gitEnv,
+    pollIntervalMs: 200,
+    onEvent: (event) => events.push(event),
+  })
+  cleanups.push(() => provider.stop())
+}, 60_000)
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+})
+
+const client = () => createSolverClient({url: solver.url, signer: jobCreator.privateKey})
+
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+async function submit(module: string, tag: string, inputs: Record<string, string>): Promise<string> {
+  const offer = buildJobOffer({
+    jobCreator: jobCreator.address,
+    module: moduleConfigFor(repoUrl(module), tag),
+    rendered: {machine: {gpu: 0, cpu: 1000, ram: 100}},
+    inputs,
+    services: {solver: solverWallet.address, mediators: [mediatorAddress]},
+    target: provider.address,
+  })
+  const posted = await client().postJobOffer(offer)
+  const deal = await eventually('the deal', async () =>
+    (await client().getDeals({job_creator: jobCreator.address})).find(
+      (found) => found.job_offer === posted.id,
+    ),
+  )
+  return deal.id
+}
+
+async function resultOf(dealId: string): Promise<Result> {
+  return eventually(`the result of ${dealId}`, async () =>
+    client()
+      .getResult(dealId)
+      .catch(() => undefined),
+  )
+}
+
+describe('resource provider (solver protocol)', () => {
+  it('runs the job of a deal made in DealAgreed and reports add_result "0x"', async () => {
+    const dealId = await submit('lilypad-module-cowsay', 'v0.0.3', {Message: 'no chain'})
+    const result = await resultOf(dealId)
+    expect(result.error).toBe('')
+    expect((await client().getDeal(dealId)).state).toBe(GO_STATE.ResultsSubmitted)
+    const target = join(root, 'downloaded-files', dealId)
+    await unpackResultTar((await client().downloadResultFiles(dealId)).stream, target)
+    expect(await computeDataId(target)).toBe(result.data_id)
+    const deal = await eventually('the add_result report', async () => {
+      const seen = await client().getDeal(dealId)
+      return seen.transactions.resource_provider.add_result === '' ? undefined : seen
+    })
+    expect(deal.transactions.resource_provider).toMatchObject({agree: '', add_result: '0x'})
+  }, 60_000)
+
+  it('posts an error Result at once for a job whose template does not render', async () => {
+    // cowsay v0.0.1 has no default: without Message its template renders `<no value>`, which is not JSON.
+    const dealId = await submit('lilypad-module-cowsay', 'v0.0.1', {})
+    const result = await resultOf(dealId)
+    expect(result.data_id).toBe('')
+    expect(result.error).toMatch(/^the job cannot run: /)
+    expect(events).toContainEqual(expect.objectContaining({type: 'result.failed', dealId}))
+    expect(events.filter((event) => event.type === 'job.finished' && event.dealId === dealId)).toEqual([])
+  }, 60_000)
+
+  it('keeps exactly one unmatched offer at the solver after its deals', async () => {
+    const open = await eventually('one open offer', async () => {
+      const offers = await client().getResourceOffers({
+        resource_provider: provider.address,
+        not_matched: true,
+      })
+      return offers.length === 1 ? offers : undefined
+    })
+    expect(open[0]?.resource_offer.engines).toContain('wasm')
+    expect(open[0]?.resource_offer.trusted_parties).toEqual({
+      solver: solverWallet.address,
+      mediator: [mediatorAddress],
+      api_host: '',
+    })
+    expect(events.filter((event) => event.type === 'offer.posted').length).toBeGreaterThanOrEqual(3)
+  })
+})
