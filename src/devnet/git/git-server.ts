@@ -6,9 +6,11 @@
  * The daemon runs in its own process group: it forks a child for every connection, and stopping
  * the group stops those children too, so nothing is left behind.
  */
-import {type ChildProcess, spawn} from 'node:child_process'
-import {readdir} from 'node:fs/promises'
+import {type ChildProcess, execFile, spawn} from 'node:child_process'
+import {readFile, readdir} from 'node:fs/promises'
 import {createConnection, createServer} from 'node:net'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
 
 import {type LilypadError, lilypadError} from '../../core/errors/index.js'
 import {gitEnvironment, lsRemote} from '../../core/module/git.js'
@@ -46,6 +48,7 @@ export interface GitServer {
   stop(): Promise<void>
 }
 
+const execFileAsync = promisify(execFile)
 const HOST = '127.0.0.1'
 const PORT_ATTEMPTS = 5
 const POLL_MS = 25
@@ -91,9 +94,8 @@ async function startOnPort(port: number, options: GitServerOptions): Promise<Git
     GIT_CONFIG_GLOBAL: '/dev/null',
   }
   const child = spawn(
-    'git',
+    await daemonProgram(env, options.baseDir),
     [
-      'daemon',
       '--reuseaddr',
       `--base-path=${options.baseDir}`,
       '--export-all',
@@ -193,11 +195,11 @@ function makeStop(
         signalGroup(pid, 'SIGKILL')
       }, graceMs)
       await exited
-      // Connection children got the same signal. Once dead, they wait as zombies for init to reap
-      // them (the daemon that would have is gone), which can take a moment: wait, but not forever.
+      // Children serving connections got the signal too. Dead ones the daemon had no time to collect
+      // stay as zombies until init does; they no longer run, so only live ones are waited for.
       const deadline = Date.now() + graceMs
-      while (groupAlive(pid) && Date.now() < deadline) await delay(POLL_MS)
-      if (groupAlive(pid)) signalGroup(pid, 'SIGKILL')
+      while ((await groupRunning(pid)) && Date.now() < deadline) await delay(POLL_MS)
+      if (await groupRunning(pid)) signalGroup(pid, 'SIGKILL')
       clearTimeout(timer)
       child.stderr?.destroy()
     })()
@@ -213,13 +215,40 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function groupAlive(pid: number): boolean {
+/** Whether a process of the group still runs (zombies excepted, where /proc tells them apart). */
+async function groupRunning(pgid: number): Promise<boolean> {
   try {
-    process.kill(-pid, 0)
-    return true
+    process.kill(-pgid, 0)
   } catch {
     return false
   }
+  if (process.platform !== 'linux') return true
+  const names = await readdir('/proc').catch(() => undefined)
+  if (names === undefined) return true
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '')
+    // Fields after the command name (which may contain spaces): state, ppid, pgrp, …
+    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(group) === pgid && state !== 'Z' && state !== 'X') return true
+  }
+  return false
+}
+
+let daemonPath: Promise<string> | undefined
+
+/**
+ * The git-daemon program itself. `git daemon` would run it as a child of a `git` process, which
+ * does not always collect it when stopped; started directly, it is our child and nothing lingers.
+ */
+async function daemonProgram(env: Record<string, string>, cwd: string): Promise<string> {
+  daemonPath ??= execFileAsync('git', ['--exec-path'], {env, cwd, timeout: 10_000}).then(({stdout}) =>
+    join(stdout.trim(), 'git-daemon'),
+  )
+  return daemonPath.catch((error: unknown) => {
+    daemonPath = undefined
+    throw failed(`Could not find git daemon (is git installed?): ${(error as Error).message}`, {}, error)
+  })
 }
 
 /** A bare repository under `baseDir`, as a path the daemon serves (`name`, for `name.git`). */
