@@ -49,6 +49,10 @@ beforeAll(async () => {
     await mined(as(protocol.token, party).approve(protocol.addresses.controller, MaxUint256))
   }
   dataDir = await mkdtemp(join(tmpdir(), 'solver-onchain-'))
+  await start()
+})
+
+async function start(): Promise<void> {
   const solver = await startSolver({
     dataDir,
     protocol: 'onchain',
@@ -67,7 +71,7 @@ beforeAll(async () => {
   base = solver.url
   stop = () => solver.stop()
   events = await EventStream.open(base)
-})
+}
 
 afterAll(async () => {
   events.close()
@@ -225,5 +229,24 @@ describe('the onchain protocol', () => {
     expect(job.state).toBe(17)
     const upload = await api(base, 'POST', `/deals/${deal.id}/result`, {party: rp, body: {data_id: 'QmLate'}})
     expect(upload.text).toBe(`job with deal ID ${deal.id} timed out with a TimeoutAgree state\n`)
+  })
+
+  it('resumes from its chain cursor after a restart and applies the events it missed', async () => {
+    const deal = await newDeal()
+    await agreeBoth(deal)
+    await mined(as(protocol.controller, rp).addResult(deal.id, '', 'QmWhileDown', 1n))
+    await dealState(deal.id, 2)
+    events.close()
+    await stop()
+    await mined(as(protocol.controller, jc).acceptResult(deal.id))
+    await start()
+    const deadline = Date.now() + 10_000
+    let state = -1
+    while (state !== 3 && Date.now() < deadline) {
+      state = ((await api(base, 'GET', `/deals/${deal.id}`)).json() as DealContainer).state
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(state).toBe(3)
+    expect((await protocol.users.getUser(solverWallet.address)).url).toBe(base)
   })
 })
