@@ -62,6 +62,8 @@ export interface DevnetState {
   resourceProviders: string[]
   fault?: string | undefined
   services: DevnetService[]
+  /** Why the last start failed, when it did. */
+  error?: string | undefined
 }
 
 /** The devnet's directory under a data directory. */

@@ -1,0 +1,303 @@
+/**
+ * The devnet supervisor: one per data directory. It owns anvil and git daemon as child processes and
+ * runs the solver, the resource provider(s) and the mediator in-process, each a separate Lilypad party
+ * with its own key that reaches the others only over HTTP, websocket and the chain (DESIGN §10).
+ */
+import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
+import {dirname} from 'node:path'
+
+import {JsonRpcProvider, Wallet, parseEther, parseUnits} from 'ethers'
+import pino, {type Logger} from 'pino'
+
+import {
+  DEVNET_CHAIN_ID,
+  DEVNET_DEFAULT_PORTS,
+  DEVNET_ROLES,
+  type DevnetRole,
+  type DevnetService,
+  type DevnetState,
+  devnetAddress,
+  devnetPrivateKey,
+} from '../../core/config/index.js'
+import {deployContracts} from '../../core/chain/deploy.js'
+import {LilypadToken__factory} from '../../core/chain/generated/factories/LilypadToken__factory.js'
+import {SerialSigner} from '../../core/chain/signer.js'
+import {startGitServer} from '../git/git-server.js'
+import {buildModuleRepos} from '../git/repos.js'
+import {startMediator} from '../mediator/index.js'
+import {startProvider} from '../provider/index.js'
+import {startSolver} from '../solver/index.js'
+import {startAnvil} from './anvil.js'
+import {type DevnetLayout, type DevnetSetup, devnetLayout} from './layout.js'
+import {pickPort} from './processes.js'
+
+/** LP each party of the devnet holds after the first start (the faucet keeps the rest for `fund`). */
+const PARTY_LP = parseUnits('100000', 18)
+const FAUCET_LP = parseUnits('100000000', 18)
+/** Extra resource providers use the mnemonic's accounts from here on (6–9). */
+const EXTRA_PROVIDER_ACCOUNT = 6
+const MAX_PROVIDERS = 5
+
+/** Options of {@link runSupervisor}. */
+export interface SupervisorOptions {
+  dataDir: string
+  protocol?: 'onchain' | 'solver' | undefined
+  providers?: number | undefined
+  fault?: DevnetSetup['fault']
+  signal?: AbortSignal | undefined
+}
+
+/** A running devnet, owned by this process. */
+export interface RunningDevnet {
+  state: DevnetState
+  stop(): Promise<void>
+}
+
+/** Writes `path` atomically (temp file + rename), so readers never see half a file. */
+export async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), {recursive: true})
+  const temp = `${path}.${process.pid}.tmp`
+  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, {mode: 0o644})
+  await rename(temp, path)
+}
+
+async function readSetup(layout: DevnetLayout): Promise<Partial<DevnetSetup>> {
+  try {
+    return JSON.parse(await readFile(layout.setup, 'utf8')) as Partial<DevnetSetup>
+  } catch {
+    return {}
+  }
+}
+
+function fileLogger(layout: DevnetLayout, service: string): Logger {
+  return pino(
+    {base: {service}},
+    pino.destination({dest: layout.log(service), append: true, sync: true, mkdir: true}),
+  )
+}
+
+/** Account index of resource provider `i`. */
+function providerAccount(i: number): DevnetRole | number {
+  return i === 0 ? 'resourceProvider' : EXTRA_PROVIDER_ACCOUNT + i - 1
+}
+
+/** anvil does not keep an `evm_increaseTime` offset across a restart: never let chain time go back. */
+async function keepChainTimeMonotonic(provider: JsonRpcProvider): Promise<void> {
+  const latest = await provider.getBlock('latest')
+  const now = Math.floor(Date.now() / 1000)
+  if (latest !== null && latest.timestamp >= now) {
+    await provider.send('evm_increaseTime', [latest.timestamp - now + 1])
+    await provider.send('evm_mine', [])
+  }
+}
+
+async function deployAndFund(
+  rpc: JsonRpcProvider,
+  setup: Partial<DevnetSetup>,
+  providers: number,
+  log: Logger,
+): Promise<NonNullable<DevnetSetup['deployment']>> {
+  const admin = new SerialSigner(new Wallet(devnetPrivateKey('admin'), rpc))
+  let deployment = setup.deployment
+  if (deployment !== undefined && (await rpc.getCode(deployment.contracts.LilypadController)) === '0x') {
+    log.warn('the chain lost the contracts (its state was reset): deploying again')
+    deployment = undefined
+  }
+  if (deployment === undefined) {
+    const deployed = await deployContracts(admin, {timeoutMs: 30_000})
+    deployment = {contracts: deployed.addresses, blockNumber: deployed.blockNumber, funded: false}
+    log.info({contracts: deployed.addresses}, 'contracts deployed')
+  }
+  const token = LilypadToken__factory.connect(deployment.contracts.LilypadToken, admin)
+  const parties = [
+    devnetAddress('solver'),
+    devnetAddress('mediator'),
+    devnetAddress('jobCreator'),
+    ...Array.from({length: providers}, (_, i) => devnetAddress(providerAccount(i))),
+  ]
+  const pending = []
+  if (!deployment.funded) pending.push(await token.transfer(devnetAddress('faucet'), FAUCET_LP))
+  for (const party of parties) {
+    if ((await token.balanceOf(party)) === 0n) pending.push(await token.transfer(party, PARTY_LP))
+  }
+  await Promise.all(pending.map((tx) => tx.wait()))
+  return {...deployment, funded: true}
+}
+
+/**
+ * Starts a whole devnet in this process and returns once every service answers.
+ *
+ * @throws DEVNET_START_FAILED and whatever a service's start throws; everything started is stopped
+ */
+export async function runSupervisor(options: SupervisorOptions): Promise<RunningDevnet> {
+  const layout = devnetLayout(options.dataDir)
+  await mkdir(layout.logs, {recursive: true})
+  const log = fileLogger(layout, 'supervisor')
+  const previous = await readSetup(layout)
+  const providers = Math.min(MAX_PROVIDERS, Math.max(1, options.providers ?? previous.providers ?? 1))
+  const setup: DevnetSetup = {
+    protocol: options.protocol ?? previous.protocol ?? 'onchain',
+    providers,
+    fault: options.fault,
+    ports: {
+      rpc: await pickPort(previous.ports?.rpc ?? DEVNET_DEFAULT_PORTS.rpc),
+      solver: await pickPort(previous.ports?.solver ?? DEVNET_DEFAULT_PORTS.solver),
+      git: await pickPort(previous.ports?.git ?? DEVNET_DEFAULT_PORTS.git),
+    },
+    ...(previous.deployment === undefined ? {} : {deployment: previous.deployment}),
+  }
+  const stops: (() => Promise<void>)[] = []
+  const services: DevnetService[] = []
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop()
+      } catch (error) {
+        log.error({err: error}, 'a service did not stop cleanly')
+      }
+    }
+    stops.length = 0
+  }
+
+  try {
+    await mkdir(dirname(layout.chainState), {recursive: true})
+    const gitLog = fileLogger(layout, 'git')
+    const [anvil, git] = await Promise.all([
+      startAnvil({
+        port: setup.ports.rpc,
+        stateFile: layout.chainState,
+        logFile: layout.log('anvil'),
+        signal: options.signal,
+      }),
+      buildModuleRepos(layout.git, {signal: options.signal}).then(() =>
+        startGitServer({
+          baseDir: layout.git,
+          port: setup.ports.git,
+          signal: options.signal,
+          onLog: (line) => {
+            gitLog.info(line)
+          },
+        }),
+      ),
+    ])
+    stops.push(
+      () => anvil.stop(),
+      () => git.stop(),
+    )
+    services.push(
+      {name: 'anvil', pid: anvil.pid, state: 'running', url: anvil.url},
+      {name: 'git', pid: git.pid, state: 'running', url: git.url},
+    )
+    const rpc = new JsonRpcProvider(anvil.url, DEVNET_CHAIN_ID, {
+      staticNetwork: true,
+      cacheTimeout: -1,
+      pollingInterval: 100,
+    })
+    stops.push(() => {
+      rpc.destroy()
+      return Promise.resolve()
+    })
+    await keepChainTimeMonotonic(rpc)
+    const deployment = await deployAndFund(rpc, setup, providers, log)
+    setup.deployment = deployment
+    await writeJsonAtomically(layout.setup, setup)
+    const {contracts} = deployment
+    const chain = {rpcUrl: anvil.url, chainId: DEVNET_CHAIN_ID}
+    const solverAddress = devnetAddress('solver')
+    const mediatorAddress = devnetAddress('mediator')
+
+    const solver = await startSolver({
+      dataDir: layout.solver,
+      port: setup.ports.solver,
+      protocol: setup.protocol,
+      solverAddress,
+      chain: {
+        ...chain,
+        controller: contracts.LilypadController,
+        users: contracts.LilypadUsers,
+        privateKey: devnetPrivateKey('solver'),
+        fromBlock: deployment.blockNumber,
+      },
+      logFile: layout.log('solver'),
+    })
+    stops.push(() => solver.stop())
+    services.push({name: 'solver', pid: process.pid, state: 'running', url: solver.url})
+
+    if (setup.protocol === 'onchain') {
+      const mediator = await startMediator({
+        solverUrl: solver.url,
+        privateKey: devnetPrivateKey('mediator'),
+        chain: {...chain, controller: contracts.LilypadController, fromBlock: deployment.blockNumber},
+        dataDir: layout.mediator,
+        logger: fileLogger(layout, 'mediator'),
+      })
+      stops.push(() => mediator.stop())
+      services.push({name: 'mediator', pid: process.pid, state: 'running'})
+    }
+
+    const providerAddresses: string[] = []
+    for (let i = 0; i < providers; i += 1) {
+      const name = providers === 1 ? 'resource-provider' : `resource-provider-${i}`
+      const provider = await startProvider({
+        solverUrl: solver.url,
+        privateKey: devnetPrivateKey(providerAccount(i)),
+        protocol: setup.protocol,
+        chain: {...chain, controller: contracts.LilypadController, token: contracts.LilypadToken},
+        dataDir: layout.provider(i),
+        mediators: [mediatorAddress],
+        solverAddress,
+        fault: setup.fault,
+        index: 0,
+        logger: fileLogger(layout, name),
+      })
+      stops.push(() => provider.stop())
+      providerAddresses.push(provider.address)
+      services.push({name, pid: process.pid, state: 'running'})
+    }
+
+    const state: DevnetState = {
+      version: 1,
+      supervisorPid: process.pid,
+      ready: true,
+      startedAt: new Date().toISOString(),
+      chainId: DEVNET_CHAIN_ID,
+      rpcUrl: anvil.url,
+      solverUrl: solver.url,
+      moduleBase: git.url,
+      protocol: setup.protocol,
+      contracts,
+      deploymentBlock: deployment.blockNumber,
+      accounts: Object.fromEntries(DEVNET_ROLES.map((role) => [role, devnetAddress(role)])) as Record<
+        DevnetRole,
+        string
+      >,
+      resourceProviders: providerAddresses,
+      fault: setup.fault,
+      services,
+    }
+    await writeJsonAtomically(layout.state, state)
+    log.info({solverUrl: solver.url, rpcUrl: anvil.url, moduleBase: git.url}, 'devnet ready')
+    return {
+      state,
+      stop: async () => {
+        log.info('stopping')
+        await stopAll()
+        await writeJsonAtomically(layout.state, {
+          ...state,
+          ready: false,
+          services: services.map((service) => ({...service, state: 'stopped'})),
+        })
+        log.info('stopped')
+      },
+    }
+  } catch (error) {
+    log.error({err: error}, 'the devnet did not start')
+    await stopAll()
+    throw error
+  }
+}
+
+/** ETH and LP for `fund`, as wei. */
+export function fundAmounts(eth: string, lp: string): {eth: bigint; lp: bigint} {
+  return {eth: parseEther(eth), lp: parseUnits(lp, 18)}
+}
