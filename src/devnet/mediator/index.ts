@@ -25,7 +25,7 @@ import {followControllerEvents, getResultAdded} from '../../core/chain/events.js
 import {LilypadController__factory} from '../../core/chain/generated/factories/LilypadController__factory.js'
 import {stateName} from '../../core/chain/states.js'
 import {isLilypadError, lilypadError} from '../../core/errors/index.js'
-import {createExecutors} from '../../core/executors/index.js'
+import {type Executors, createExecutors} from '../../core/executors/index.js'
 import {runModuleJob} from '../../core/executors/module-job.js'
 import type {GitEnvironment} from '../../core/module/git.js'
 import {createSolverClient} from '../../core/solver/client.js'
@@ -77,6 +77,8 @@ export interface MediatorOptions {
   dataDir: string
   logger?: ServiceLogger | undefined
   gitEnv?: GitEnvironment | undefined
+  /** The executors to re-run jobs on; default: what this machine has (`createExecutors()`). */
+  executors?: Executors | undefined
   /** Pause between polls of the chain (default 250 ms). */
   pollIntervalMs?: number | undefined
   onEvent?: ((event: MediatorEvent) => void) | undefined
@@ -88,6 +90,8 @@ export interface RunningMediator {
   address: string
   /** The disputes it has handled, as persisted. */
   disputes(): Readonly<Record<string, DisputeRecord>>
+  /** The last block whose disputes it has taken in (persisted), null before the first. */
+  cursor(): number | null
   stop(): Promise<void>
 }
 
@@ -145,7 +149,7 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
   try {
     const controller = LilypadController__factory.connect(options.chain.controller, signer)
     const solver = createSolverClient({url: options.solverUrl, signer: privateKey})
-    const executors = await createExecutors()
+    const executors = options.executors ?? (await createExecutors())
     const state = await openStateFile<MediatorState>(join(dataDir, STATE_FILE), () => ({
       version: 1,
       cursor: null,
@@ -319,6 +323,7 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
     return {
       address,
       disputes: () => state.value.disputes,
+      cursor: () => state.value.cursor,
       stop: () => {
         stopped ??= (async () => {
           options.signal?.removeEventListener('abort', onOuterAbort)

@@ -18,7 +18,7 @@ import {Wallet} from 'ethers'
 import {type ChainClient, connectChain, parsePrivateKey} from '../../core/chain/client.js'
 import {LilypadController__factory} from '../../core/chain/generated/factories/LilypadController__factory.js'
 import {LilypadToken__factory} from '../../core/chain/generated/factories/LilypadToken__factory.js'
-import {createExecutors} from '../../core/executors/index.js'
+import {type Executors, createExecutors} from '../../core/executors/index.js'
 import {type GitEnvironment} from '../../core/module/git.js'
 import {createSolverClient, subscribeEvents} from '../../core/solver/client.js'
 import type {
@@ -74,6 +74,8 @@ export interface ProviderOptions {
   /** The offer's `index` (several providers on one machine). Default 0. */
   index?: number | undefined
   logger?: ServiceLogger | undefined
+  /** The executors to run jobs on; default: what this machine has (`createExecutors()`). */
+  executors?: Executors | undefined
   /** Environment for git when it resolves modules. */
   gitEnv?: GitEnvironment | undefined
   /** Milliseconds between polls of its deals at the solver, beside the websocket. Default 5000. */
@@ -137,7 +139,7 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
   let chainClient: ChainClient | undefined
   const solver = createSolverClient({url: options.solverUrl, signer: privateKey})
   try {
-    const executors = await createExecutors()
+    const executors = options.executors ?? (await createExecutors())
     const engines = options.engines ?? [...executors.engines]
     const spec = options.spec ?? (await machineSpec(dataDir))
     const pricing = options.pricing ?? DEFAULT_PROVIDER_PRICING

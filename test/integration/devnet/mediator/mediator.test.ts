@@ -1,0 +1,298 @@
+/**
+ * The devnet's mediator on its own: the test plays the job creator and a resource provider that
+ * claims whatever data ID it likes (agree and addResult by hand), on a real anvil chain with the
+ * real solver. Covers the rulings that need no honest provider: a module that cannot run anywhere
+ * is rejected, a job this machine cannot run (Docker, here absent) is left to the mediation timeout,
+ * a true claim is accepted, and a restart neither forgets nor repeats a ruling.
+ */
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+
+import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
+import {Wallet, parseEther} from 'ethers'
+
+import {type ChainClient, connectChain} from '../../../../src/core/chain/client.js'
+import {type Deployment, deployContracts} from '../../../../src/core/chain/deploy.js'
+import {LilypadController__factory} from '../../../../src/core/chain/generated/factories/LilypadController__factory.js'
+import {LilypadToken__factory} from '../../../../src/core/chain/generated/factories/LilypadToken__factory.js'
+import {stateName} from '../../../../src/core/chain/states.js'
+import type {Executors} from '../../../../src/core/executors/index.js'
+import {createWasmExecutor} from '../../../../src/core/executors/index.js'
+import {runModuleJob} from '../../../../src/core/executors/module-job.js'
+import {createSolverClient} from '../../../../src/core/solver/client.js'
+import {buildJobOffer, dealTermsForChain, moduleConfigFor} from '../../../../src/core/solver/offer.js'
+import type {ModuleConfig, ResourceOffer} from '../../../../src/core/solver/types.js'
+import {buildModuleRepos} from '../../../../src/devnet/git/repos.js'
+import {
+  type MediatorEvent,
+  type RunningMediator,
+  startMediator,
+} from '../../../../src/devnet/mediator/index.js'
+import {type RunningSolver, startSolver} from '../../../../src/devnet/solver/index.js'
+import {type Anvil, increaseTime, startAnvil} from '../../../helpers/anvil.js'
+import {createModuleRepo, makeTempDir, removeTempDir} from '../../../helpers/git-fixtures.js'
+
+const CHAIN_ID = 31337
+const gitEnv = {PATH: process.env.PATH ?? '/usr/bin:/bin'}
+/** Wasm only, whatever this machine has: a Docker job then cannot be re-run, as on a host without Docker. */
+const wasmOnly: Executors = (() => {
+  const wasm = createWasmExecutor()
+  return {engines: ['wasm'], get: (engine) => (engine === 'wasm' ? wasm : undefined)}
+})()
+
+const cleanups: (() => Promise<void>)[] = []
+let anvil: Anvil
+let root: string
+let admin: ChainClient
+let deployment: Deployment
+let solver: RunningSolver
+let mediator: RunningMediator
+const mediatorEvents: MediatorEvent[] = []
+let solverWallet: Wallet
+let mediatorWallet: Wallet
+let jobCreator: Wallet
+let provider: Wallet
+let cowsay: string
+let dockerRepo: string
+
+async function launchMediator(events: MediatorEvent[]): Promise<RunningMediator> {
+  const started = await startMediator({
+    solverUrl: solver.url,
+    privateKey: mediatorWallet.privateKey,
+    chain: {
+      rpcUrl: anvil.url,
+      chainId: CHAIN_ID,
+      controller: deployment.addresses.LilypadController,
+      fromBlock: deployment.blockNumber,
+    },
+    dataDir: join(root, 'mediator'),
+    gitEnv,
+    executors: wasmOnly,
+    pollIntervalMs: 50,
+    onEvent: (event) => events.push(event),
+  })
+  return started
+}
+
+beforeAll(async () => {
+  anvil = await startAnvil()
+  cleanups.push(() => anvil.stop())
+  root = await makeTempDir('lilypad-mediator-')
+  cleanups.push(() => removeTempDir(root))
+  const [deployer, solverAccount, mediatorAccount, jc, rp] = anvil.accounts as [
+    Wallet,
+    Wallet,
+    Wallet,
+    Wallet,
+    Wallet,
+  ]
+  ;[solverWallet, mediatorWallet, jobCreator, provider] = [solverAccount, mediatorAccount, jc, rp]
+  admin = await connectChain({rpcUrl: anvil.url, chainId: CHAIN_ID, privateKey: deployer.privateKey})
+  cleanups.push(() => {
+    admin.destroy()
+    return Promise.resolve()
+  })
+  deployment = await deployContracts(admin.signer!)
+  const token = LilypadToken__factory.connect(deployment.addresses.LilypadToken, admin.signer)
+  for (const wallet of [jobCreator, provider])
+    await (await token.transfer(wallet.address, parseEther('1000'))).wait()
+
+  const repos = await buildModuleRepos(join(root, 'git'), {env: gitEnv})
+  cowsay = pathToFileURL(repos['lilypad-module-cowsay']!.path).href
+  const docker = await createModuleRepo({
+    root,
+    name: 'lilypad-module-docker',
+    versions: [
+      {
+        tag: 'v1',
+        files: {
+          'lilypad_module.json.tmpl': JSON.stringify({
+            machine: {gpu: 0, cpu: 1000, ram: 100},
+            job: {
+              APIVersion: 'V1beta1',
+              Spec: {Engine: 'Docker', Docker: {Image: 'alpine:3', Entrypoint: ['echo', 'hi']}, Timeout: 60},
+            },
+          }),
+        },
+      },
+    ],
+  })
+  dockerRepo = docker.url
+
+  solver = await startSolver({
+    dataDir: join(root, 'solver'),
+    solverAddress: solverWallet.address,
+    protocol: 'onchain',
+    chain: {
+      rpcUrl: anvil.url,
+      chainId: CHAIN_ID,
+      controller: deployment.addresses.LilypadController,
+      fromBlock: deployment.blockNumber,
+      pollIntervalMs: 50,
+    },
+  })
+  cleanups.push(() => solver.stop())
+  mediator = await launchMediator(mediatorEvents)
+  cleanups.push(() => mediator.stop())
+}, 120_000)
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+})
+
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+function until<T>(what: string, probe: () => T | undefined): Promise<T> {
+  return eventually(what, () => Promise.resolve(probe()))
+}
+
+const controllerAs = (wallet: Wallet) =>
+  LilypadController__factory.connect(deployment.addresses.LilypadController, wallet.connect(anvil.provider))
+const tokenAs = (wallet: Wallet) =>
+  LilypadToken__factory.connect(deployment.addresses.LilypadToken, wallet.connect(anvil.provider))
+const chainState = async (dealId: string): Promise<string> =>
+  stateName(Number((await controllerAs(jobCreator).getAgreement(dealId)).state))
+
+/**
+ * Makes a deal for `module` with the test's provider, has both parties agree, lets the provider claim
+ * the data ID `claim` gives for the deal on chain and the job creator dispute it. Returns the deal ID.
+ */
+async function disputedDeal(
+  module: ModuleConfig,
+  inputs: Record<string, string>,
+  claim: (dealId: string) => Promise<string>,
+): Promise<string> {
+  const rp = createSolverClient({url: solver.url, signer: provider.privateKey})
+  const jc = createSolverClient({url: solver.url, signer: jobCreator.privateKey})
+  const resourceOffer: ResourceOffer = {
+    id: '',
+    created_at: Date.now(),
+    resource_provider: provider.address,
+    index: 0,
+    spec: {gpu: 0, gpus: [], cpu: 8000, ram: 8000, disk: 8000},
+    modules: [],
+    mode: 'FixedPrice',
+    default_pricing: {
+      instruction_price: 1,
+      payment_collateral: 2,
+      results_collateral_multiple: 2,
+      mediation_fee: 1,
+    },
+    module_pricing: {},
+    trusted_parties: {solver: solverWallet.address, mediator: [mediatorWallet.address], api_host: ''},
+    engines: ['wasm', 'docker'],
+  }
+  await rp.postResourceOffer(resourceOffer)
+  const posted = await jc.postJobOffer(
+    buildJobOffer({
+      jobCreator: jobCreator.address,
+      module,
+      rendered: {machine: {gpu: 0, cpu: 1000, ram: 100}},
+      inputs,
+      services: {solver: solverWallet.address, mediators: [mediatorWallet.address]},
+      target: provider.address,
+    }),
+  )
+  const deal = await eventually('the deal', async () =>
+    (await jc.getDeals({job_creator: jobCreator.address})).find((found) => found.job_offer === posted.id),
+  )
+  const terms = dealTermsForChain(deal.deal)
+  const [, , timeouts, pricing] = terms
+  const controller = deployment.addresses.LilypadController
+  await (await tokenAs(provider).approve(controller, timeouts.submitResults.collateral)).wait()
+  await (await controllerAs(provider).agree(...terms)).wait()
+  await (
+    await tokenAs(jobCreator).approve(
+      controller,
+      pricing.paymentCollateral + timeouts.judgeResults.collateral,
+    )
+  ).wait()
+  await (await controllerAs(jobCreator).agree(...terms)).wait()
+  await (
+    await tokenAs(provider).approve(controller, pricing.resultsCollateralMultiple * pricing.instructionPrice)
+  ).wait()
+  await (await controllerAs(provider).addResult(deal.id, '', await claim(deal.id), 1n)).wait()
+  await (await controllerAs(jobCreator).checkResult(deal.id, {gasLimit: 250_000n})).wait()
+  return deal.id
+}
+
+const ruling = (dealId: string) =>
+  until('the ruling', () =>
+    mediatorEvents.find((event) => event.type === 'dispute.ruled' && event.dealId === dealId),
+  )
+
+const bogus = (): Promise<string> => Promise.resolve('QmbWqxBEKC3P8tqsKc98xmWNzrzDtRLMiMPL8wBuTGsMnR')
+
+describe('mediator', () => {
+  it('accepts a claim equal to its re-run: the data ID a provider computes for the deal', async () => {
+    const module = moduleConfigFor(cowsay, 'v0.0.3')
+    const inputs = {Message: 'honest'}
+    const truth = async (dealId: string): Promise<string> => {
+      const job = await runModuleJob({
+        module,
+        inputs,
+        dataDir: join(root, 'truth'),
+        resultDir: join(root, 'truth-results', dealId),
+        seed: dealId,
+        executors: wasmOnly,
+        env: gitEnv,
+      })
+      return job.dataId
+    }
+    const dealId = await disputedDeal(module, inputs, truth)
+    const ruled = await ruling(dealId)
+    expect(ruled).toMatchObject({ruling: 'accepted'})
+    expect(await chainState(dealId)).toBe('MediationAccepted')
+    expect(mediator.disputes()[dealId]).toMatchObject({phase: 'ruled', ruling: 'accepted'})
+    const deal = await createSolverClient({url: solver.url}).getDeal(dealId)
+    expect(deal.transactions.mediator.mediation_accept_result).toMatch(/^0x[0-9a-f]{64}$/)
+  }, 60_000)
+
+  it('rejects a result for a module that cannot run anywhere (its template does not render)', async () => {
+    // cowsay v0.0.1 without Message renders `<no value>` where JSON needs a value.
+    const dealId = await disputedDeal(moduleConfigFor(cowsay, 'v0.0.1'), {}, bogus)
+    const ruled = await ruling(dealId)
+    expect(ruled).toMatchObject({ruling: 'rejected'})
+    expect(ruled.type === 'dispute.ruled' ? ruled.reason : '').toMatch(/^the module cannot run: /)
+    expect(await chainState(dealId)).toBe('MediationRejected')
+  }, 60_000)
+
+  it('rules nothing on a job it cannot run here (Docker), leaving it to the mediation timeout', async () => {
+    const dealId = await disputedDeal(moduleConfigFor(dockerRepo, 'v1'), {}, bogus)
+    const ruled = await ruling(dealId)
+    expect(ruled).toMatchObject({ruling: 'abstained'})
+    expect(ruled.type === 'dispute.ruled' ? ruled.reason : '').toMatch(/Docker/)
+    expect(await chainState(dealId)).toBe('ResultsChecked')
+    await increaseTime(anvil.provider, 3601)
+    await (await controllerAs(jobCreator).timeoutMediateResult(dealId)).wait()
+    expect(await chainState(dealId)).toBe('TimeoutMediateResults')
+  }, 60_000)
+
+  it('after a restart keeps its rulings and its cursor, and rules no dispute twice', async () => {
+    const before = {...mediator.disputes()}
+    const cursor = mediator.cursor()
+    expect(Object.keys(before).length).toBeGreaterThanOrEqual(3)
+    expect(cursor).not.toBeNull()
+    await mediator.stop()
+    const events: MediatorEvent[] = []
+    mediator = await launchMediator(events)
+    expect(mediator.disputes()).toEqual(before)
+    // A new block moves the cursor on only once the restarted follower has read past the old disputes.
+    await increaseTime(anvil.provider, 1)
+    const head = await anvil.provider.getBlockNumber()
+    await until('the cursor to reach the head', () => ((mediator.cursor() ?? 0) >= head ? true : undefined))
+    expect(events).toEqual([])
+  }, 60_000)
+})
