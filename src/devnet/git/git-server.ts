@@ -12,7 +12,7 @@ import {createConnection, createServer} from 'node:net'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
-import {type LilypadError, lilypadError} from '../../core/errors/index.js'
+import {type LilypadError, isLilypadError, lilypadError} from '../../core/errors/index.js'
 import {gitEnvironment, lsRemote} from '../../core/module/git.js'
 
 /** Options of {@link startGitServer}. */
@@ -40,7 +40,7 @@ export interface GitServer {
   /** `git://127.0.0.1:<port>`: the module base of the `local` network. */
   readonly url: string
   readonly port: number
-  /** PID of the daemon (also its process group). */
+  /** PID of the git-daemon process (also the id of its process group). */
   readonly pid: number
   /** Settles when the daemon exits, with its exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>
@@ -79,7 +79,7 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
     try {
       return await startOnPort(port, options)
     } catch (error) {
-      const portTaken = (error as LilypadError).details.reason === 'port-in-use'
+      const portTaken = isLilypadError(error) && error.details.reason === 'port-in-use'
       if (fixed || !portTaken || attempt >= PORT_ATTEMPTS) throw error
     }
   }

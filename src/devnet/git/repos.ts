@@ -8,6 +8,7 @@
  * parallel), which keeps a cold `devnet up` fast.
  */
 import {spawn} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {mkdir, readFile, readdir, rm} from 'node:fs/promises'
 import {join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -115,7 +116,7 @@ async function buildRepo(options: BuildRepoOptions): Promise<ModuleRepo> {
   const blobs = new Map<string, number>()
   let nextMark = 1
   const blobMark = (bytes: Buffer): number => {
-    const key = bytes.toString('base64')
+    const key = createHash('sha256').update(bytes).digest('hex')
     const known = blobs.get(key)
     if (known !== undefined) return known
     const mark = nextMark++
@@ -177,7 +178,10 @@ async function readTree(dir: string): Promise<Map<string, Buffer>> {
       if ((error as NodeJS.ErrnoException).code === 'EISDIR') return undefined
       throw error
     })
-    if (content !== undefined) files.set(relative(dir, full).split(sep).join('/'), content)
+    const path = relative(dir, full).split(sep).join('/')
+    // fast-import would need these quoted; module files never need them.
+    if (/["\n\\]|^\s/.test(path)) throw failed(`Unsupported file name in the example modules: ${path}`)
+    if (content !== undefined) files.set(path, content)
   }
   return files
 }
