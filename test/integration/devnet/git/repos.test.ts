@@ -18,10 +18,10 @@ const run = promisify(execFile)
 
 const EXPECTED_COMMITS: Record<string, Record<string, string>> = {
   'lilypad-module-cowsay': {
-    'v0.0.1': '9246e25fd73cd27fe6dc16d59ef7956e62bdeec0',
-    'v0.0.2': '305ff06a9b43c4268a67b73ade3a1004351b18bd',
-    'v0.0.3': 'a495541a87a4d5d7643a596fd7ac833eb8a796a8',
-    'v0.0.4': 'a01f2a24f5a134882893174cd65e6f9928354c2f',
+    'v0.0.1': '7d539a743fff6baf02da0af50cd40b503458c335',
+    'v0.0.2': '102255e7406c8a19fe167d073e16585282735af4',
+    'v0.0.3': 'c312411b7121977d71af45d7cd0b80db4a178483',
+    'v0.0.4': '5928f770ce5863a3c3cf46ccb71555998878a81a',
   },
   'lilypad-module-outputs': {'v0.1.0': '697088c4881eff9688fc3726b7bfd37becae8131'},
   'lilypad-module-fail': {'v0.1.0': 'c4fd0544797b5fceb4704ba392ec34acf5c843fe'},

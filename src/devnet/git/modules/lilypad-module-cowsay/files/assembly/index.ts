@@ -1,7 +1,9 @@
-// cowsay as a WASI program: prints exactly what Debian's cowsay 3.03 prints for the same argument
-// in the real module's container (C locale, empty stdin, the default cow). Everything works on the
-// argument's raw bytes, as Perl does without a UTF-8 locale: lines are wrapped at 39 bytes, and a
-// line holding any non-ASCII byte has no measurable width (cowsay then pads it by one space).
+// cowsay as a WASI program: prints exactly what Debian's cowsay 3.03 prints when run the way the
+// real module runs it (the message as its only argument, no stdin, no UTF-8 locale), with the
+// default cow. Everything works on the argument's raw bytes, as Perl does without a UTF-8 locale:
+// lines are wrapped at 39 bytes, and a line holding any non-ASCII byte has no measurable width
+// (cowsay then pads it by one space). Options in the message (`-b`, `-e xx`, …) act as cowsay's
+// do; `-f` knows only the default cow.
 
 // @ts-ignore: decorator
 @external('wasi_snapshot_preview1', 'args_sizes_get')
