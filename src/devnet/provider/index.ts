@@ -18,6 +18,7 @@ import {Wallet} from 'ethers'
 import {type ChainClient, connectChain, parsePrivateKey} from '../../core/chain/client.js'
 import {LilypadController__factory} from '../../core/chain/generated/factories/LilypadController__factory.js'
 import {LilypadToken__factory} from '../../core/chain/generated/factories/LilypadToken__factory.js'
+import {lilypadError} from '../../core/errors/index.js'
 import {type Executors, createExecutors} from '../../core/executors/index.js'
 import {type GitEnvironment} from '../../core/module/git.js'
 import {createSolverClient, subscribeEvents} from '../../core/solver/client.js'
@@ -118,7 +119,6 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
   await mkdir(dataDir, {recursive: true, mode: 0o700})
 
   if (options.protocol === 'onchain' && options.chain === undefined) {
-    const {lilypadError} = await import('../../core/errors/index.js')
     throw lilypadError('CONFIG_INVALID', {
       message:
         'The resource provider needs a chain (rpcUrl, chainId, controller, token) in the onchain protocol.',
