@@ -157,7 +157,7 @@ export interface FollowOptions {
   confirmations?: number
   /** Blocks per `eth_getLogs` request (default 10,000; public endpoints refuse large ranges). */
   blockRange?: number
-  /** Longest pause between retries (default 30,000 ms); the pause doubles from `pollIntervalMs`. */
+  /** Longest pause between retries (default 30,000 ms); the pause doubles from `pollIntervalMs` (at least 250 ms). */
   maxRetryDelayMs?: number
   /** Called for each event, in order; the next waits for it. If it throws, the same event is retried. */
   onEvent: (event: ControllerEvent) => void | Promise<void>
@@ -288,8 +288,8 @@ async function follow(options: FollowOptions, signal: AbortSignal): Promise<void
           await advance(block)
         }
         await advance(toBlock)
-        failures = 0
       }
+      failures = 0
     } catch (error) {
       if (stopped()) return
       failures += 1
@@ -298,11 +298,11 @@ async function follow(options: FollowOptions, signal: AbortSignal): Promise<void
       const reported = handler
         ? error.original
         : readFailure(error, `read the events of ${options.controller}`)
-      options.onError?.(reported, {
-        source: handler ? 'handler' : 'rpc',
-        attempt: failures,
-        retryInMs,
-      })
+      try {
+        options.onError?.(reported, {source: handler ? 'handler' : 'rpc', attempt: failures, retryInMs})
+      } catch {
+        // A failing error reporter must not end the loop it reports on.
+      }
       await pause(retryInMs, signal)
       continue
     }
