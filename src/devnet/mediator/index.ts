@@ -27,6 +27,7 @@ import {stateName} from '../../core/chain/states.js'
 import {isLilypadError, lilypadError} from '../../core/errors/index.js'
 import {type Executors, createExecutors} from '../../core/executors/index.js'
 import {runModuleJob} from '../../core/executors/module-job.js'
+import {unpackResultTar} from '../../core/results/archive.js'
 import type {GitEnvironment} from '../../core/module/git.js'
 import {createSolverClient} from '../../core/solver/client.js'
 import {sendAndWait} from '../provider/chain.js'
@@ -150,6 +151,8 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
     const controller = LilypadController__factory.connect(options.chain.controller, signer)
     const solver = createSolverClient({url: options.solverUrl, signer: privateKey})
     const executors = options.executors ?? (await createExecutors())
+    // git's allowlist filters this; only PATH matters here.
+    const gitEnv = options.gitEnv ?? {PATH: process.env.PATH}
     const state = await openStateFile<MediatorState>(join(dataDir, STATE_FILE), () => ({
       version: 1,
       cursor: null,
@@ -167,6 +170,19 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
       const deal = await solver.getDeal(dealId)
       const offer = deal.deal.job_offer
       const resultDir = join(dataDir, 'mediation', dealId)
+      let inputsDir: string | undefined
+      const declared = offer.inputFiles
+      if ((declared.required?.length ?? 0) + (declared.optional?.length ?? 0) > 0) {
+        // Without the job's inputs a re-run proves nothing: fetch them or do not judge.
+        inputsDir = join(dataDir, 'job-inputs', dealId)
+        await rm(inputsDir, {recursive: true, force: true})
+        try {
+          const download = await solver.getInputFiles(dealId, {signal: stopping.signal})
+          await unpackResultTar(download.stream, inputsDir, {signal: stopping.signal})
+        } catch (error) {
+          return {broken: false, reason: `cannot fetch the job's input files: ${messageOf(error)}`}
+        }
+      }
       for (let attempt = 1; ; attempt += 1) {
         await rm(resultDir, {recursive: true, force: true})
         try {
@@ -177,7 +193,8 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
             resultDir,
             seed: dealId,
             executors,
-            env: options.gitEnv,
+            inputsDir,
+            env: gitEnv,
             signal: stopping.signal,
           })
           return {dataId: job.dataId}

@@ -15,7 +15,8 @@ import type {Executors} from '../../core/executors/index.js'
 import {runModuleJob} from '../../core/executors/module-job.js'
 import type {GitEnvironment} from '../../core/module/git.js'
 import {computeDataId} from '../../core/results/data-id.js'
-import {packResult} from '../../core/results/archive.js'
+import {RESULT_FILES, parseExitCodeFile} from '../../core/results/layout.js'
+import {packResult, unpackResultTar} from '../../core/results/archive.js'
 import type {SolverClient} from '../../core/solver/client.js'
 import {dealTermsForChain} from '../../core/solver/offer.js'
 import {GO_STATE, goStateName, isTerminalState} from '../../core/solver/states.js'
@@ -192,6 +193,21 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     }
   }
 
+  /**
+   * The job's input files (v2.19+), fetched from the solver and unpacked safely into
+   * `<dataDir>/job-inputs/<dealID>` as the Go provider lays them out; none when the module declares none.
+   */
+  async function inputsOf(deal: DealContainer): Promise<string | undefined> {
+    const declared = deal.deal.job_offer.inputFiles
+    if ((declared.required?.length ?? 0) + (declared.optional?.length ?? 0) === 0) return undefined
+    const dir = join(options.dataDir, 'job-inputs', deal.id)
+    if (await exists(dir)) return dir
+    const download = await solver.getInputFiles(deal.id, {signal: options.signal})
+    await unpackResultTar(download.stream, dir, {signal: options.signal})
+    log('info', 'fetched the input files', {dealId: deal.id})
+    return dir
+  }
+
   async function run(deal: DealContainer): Promise<void> {
     const dealId = deal.id
     const resultDir = resultDirOf(dealId)
@@ -201,13 +217,14 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     // A result directory only appears whole: if it is there, the job already ran before a restart.
     if (await exists(resultDir)) {
       dataId = await computeDataId(resultDir)
-      exitCode = record(dealId)?.exitCode ?? 0
+      exitCode = parseExitCodeFile(await readFile(join(resultDir, RESULT_FILES.exitCode), 'utf8')) ?? 0
       log('info', 'the job had already run; reusing its result', {dealId, dataId})
     } else {
       options.emit({type: 'job.started', dealId})
       log('info', 'running the job', {dealId, module: deal.deal.job_offer.module})
       const offer = deal.deal.job_offer
       try {
+        const inputsDir = await inputsOf(deal)
         const job = await runModuleJob({
           module: offer.module,
           inputs: offer.inputs,
@@ -215,6 +232,7 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
           resultDir,
           seed: dealId,
           executors: options.executors,
+          inputsDir,
           env: options.gitEnv,
           signal: options.signal,
         })

@@ -77,7 +77,7 @@ export interface ProviderOptions {
   logger?: ServiceLogger | undefined
   /** The executors to run jobs on; default: what this machine has (`createExecutors()`). */
   executors?: Executors | undefined
-  /** Environment for git when it resolves modules. */
+  /** Environment for git when it resolves modules (default: this process's PATH). */
   gitEnv?: GitEnvironment | undefined
   /** Milliseconds between polls of its deals at the solver, beside the websocket. Default 5000. */
   pollIntervalMs?: number | undefined
@@ -203,7 +203,8 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
       dataDir,
       executors,
       fault: options.fault,
-      gitEnv: options.gitEnv,
+      // git's allowlist filters this; only PATH matters here.
+      gitEnv: options.gitEnv ?? {PATH: process.env.PATH},
       state,
       log,
       emit: (event) => options.onEvent?.(event),

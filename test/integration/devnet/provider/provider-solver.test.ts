@@ -4,11 +4,13 @@
  * `{"add_result":"0x"}` as the Go provider does. The real solver runs on 127.0.0.1; the test plays
  * the job creator with the solver client.
  */
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {Wallet} from 'ethers'
+import {create as createTar} from 'tar'
 
 import {computeDataId} from '../../../../src/core/results/data-id.js'
 import {unpackResultTar} from '../../../../src/core/results/archive.js'
@@ -81,16 +83,27 @@ async function eventually<T>(
   }
 }
 
-async function submit(module: string, tag: string, inputs: Record<string, string>): Promise<string> {
+async function submit(
+  module: string,
+  tag: string,
+  inputs: Record<string, string>,
+  inputsTar?: Uint8Array,
+): Promise<string> {
   const offer = buildJobOffer({
     jobCreator: jobCreator.address,
     module: moduleConfigFor(repoUrl(module), tag),
-    rendered: {machine: {gpu: 0, cpu: 1000, ram: 100}},
+    rendered: {
+      machine: {gpu: 0, cpu: 1000, ram: 100},
+      ...(inputsTar === undefined ? {} : {inputFiles: {required: ['data.txt'], optional: null}}),
+    },
     inputs,
     services: {solver: solverWallet.address, mediators: [mediatorAddress]},
     target: provider.address,
   })
-  const posted = await client().postJobOffer(offer)
+  const posted =
+    inputsTar === undefined
+      ? await client().postJobOffer(offer)
+      : await client().postJobOfferWithFiles(offer, inputsTar)
   const deal = await eventually('the deal', async () =>
     (await client().getDeals({job_creator: jobCreator.address})).find(
       (found) => found.job_offer === posted.id,
@@ -133,6 +146,25 @@ describe('resource provider (solver protocol)', () => {
     expect(events.filter((event) => event.type === 'job.finished' && event.dealId === dealId)).toEqual([])
   }, 60_000)
 
+  it('fetches the input files of a job that declares them and unpacks them for the job', async () => {
+    const source = join(root, 'inputs')
+    await mkdir(source)
+    await writeFile(join(source, 'data.txt'), 'input bytes')
+    const tarFile = join(root, 'inputs.tar')
+    await createTar({cwd: source, file: tarFile, portable: true}, ['data.txt'])
+    const dealId = await submit(
+      'lilypad-module-cowsay',
+      'v0.0.3',
+      {Message: 'with inputs'},
+      await readFile(tarFile),
+    )
+    const result = await resultOf(dealId)
+    expect(result.error).toBe('')
+    expect(await readFile(join(root, 'provider', 'job-inputs', dealId, 'data.txt'), 'utf8')).toBe(
+      'input bytes',
+    )
+  }, 60_000)
+
   it('keeps exactly one unmatched offer at the solver after its deals', async () => {
     const open = await eventually('one open offer', async () => {
       const offers = await client().getResourceOffers({
@@ -147,6 +179,6 @@ describe('resource provider (solver protocol)', () => {
       mediator: [mediatorAddress],
       api_host: '',
     })
-    expect(events.filter((event) => event.type === 'offer.posted').length).toBeGreaterThanOrEqual(3)
+    expect(events.filter((event) => event.type === 'offer.posted').length).toBeGreaterThanOrEqual(4)
   })
 })
