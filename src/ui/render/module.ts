@@ -60,3 +60,46 @@ export function formatModuleInit(result: {
     ...result.nextSteps.map((step) => `  ${step}`),
   ].join('\n')
 }
+
+/** Lines of stdout shown by {@link formatModuleTest}. */
+const STDOUT_PREVIEW_LINES = 12
+
+/** Human summary of `module test`: where the result is, its data ID, and the start of stdout. */
+export function formatModuleTest(result: {
+  module: {path: string; commit?: string} | {repo: string; ref: string; commit: string}
+  seed: string
+  engine: string
+  exitCode: number
+  resultDir: string
+  dataId: string
+  durationMs: number
+  stdoutHead: string
+  stdoutMore: boolean
+}): string {
+  const {module} = result
+  const what =
+    'path' in module
+      ? `${module.path}${module.commit === undefined ? '' : ` (working tree on ${module.commit.slice(0, 12)})`}`
+      : `${module.repo}:${module.ref} (${module.commit.slice(0, 12)})`
+  const mark = result.exitCode === 0 ? '✔' : '✖'
+  const lines = [
+    `${mark} Ran ${what} on ${result.engine} in ${result.durationMs} ms`,
+    `  Result:    ${result.resultDir}`,
+    `  Data ID:   ${result.dataId}`,
+    `  Exit code: ${result.exitCode}`,
+  ]
+  const stdoutPath = `${result.resultDir}/stdout`
+  const all = result.stdoutHead.replace(/\n$/, '').split('\n')
+  if (result.stdoutHead === '') {
+    lines.push('  stdout:    (empty)')
+  } else {
+    const shown = all.slice(0, STDOUT_PREVIEW_LINES)
+    lines.push('  stdout:', ...shown.map((line) => `    ${line}`))
+    if (result.stdoutMore || all.length > shown.length) lines.push(`    … (cat ${stdoutPath} for the rest)`)
+  }
+  lines.push(
+    '',
+    `A provider running this job computes the same data ID: same module, inputs and files give the same bytes. It seeds randomness with the deal ID instead of "${result.seed}", so a module that reads random bytes gets others there.`,
+  )
+  return lines.join('\n')
+}
