@@ -2,6 +2,7 @@
 import {benchCid} from './cid.mjs'
 import {benchGas} from './gas.mjs'
 import {benchRender} from './render.mjs'
+import {benchSolver} from './solver.mjs'
 import {benchStartup} from './startup.mjs'
 import {benchWasmJob} from './wasm-job.mjs'
 
@@ -14,3 +15,5 @@ console.log()
 benchCid()
 console.log()
 await benchWasmJob()
+console.log()
+await benchSolver()

@@ -89,6 +89,9 @@ export class SolverController {
   readonly #dealOnChain: ((dealId: string) => Promise<boolean>) | undefined
   readonly #now: () => number
   readonly #timers = new Map<string, NodeJS.Timeout>()
+  /** Unmatched resource offers and waiting job offers, mirrored from the store for matching. */
+  readonly #openOffers = new Map<string, ResourceOfferContainer>()
+  readonly #waitingJobs = new Map<string, JobOfferContainer>()
   #stopped = false
 
   constructor(config: ControllerConfig, deps: ControllerDeps) {
@@ -98,6 +101,10 @@ export class SolverController {
     this.#emit = deps.emit
     this.#dealOnChain = deps.dealOnChain
     this.#now = deps.now ?? Date.now
+    for (const offer of this.#store.resourceOffers({notMatched: true})) this.#openOffers.set(offer.id, offer)
+    for (const job of this.#store.jobOffers({notMatched: true, cancelled: false})) {
+      if (job.state === GO_STATE.DealNegotiating) this.#waitingJobs.set(job.id, job)
+    }
   }
 
   get protocol(): ProtocolMode {
@@ -137,7 +144,9 @@ export class SolverController {
     this.#store.putJobOffer(container)
     this.#log.info({job_offer_id: id, job_creator: offer.job_creator}, 'add job offer')
     this.#emit(event('JobOfferAdded', {job_offer: container}))
-    this.#matchJobOffer(container, this.#store.resourceOffers({notMatched: true}))
+    this.#waitingJobs.set(id, container)
+    // A new offer has no decisions yet: no pair needs looking up.
+    this.#matchJobOffer(container, [...this.#openOffers.values()], () => false)
     this.#schedule(id)
     return this.#store.getJobOffer(id) ?? container
   }
@@ -150,9 +159,8 @@ export class SolverController {
     const id = resourceOfferId({...offer, id: ''})
     const existing = this.#store.getResourceOffer(id)
     if (existing !== undefined) return existing
-    if (
-      this.#store.resourceOffers({resourceProvider: offer.resource_provider, notMatched: true}).length > 0
-    ) {
+    const provider = offer.resource_provider
+    if ([...this.#openOffers.values()].some((open) => open.resource_provider === provider)) {
       this.#log.warn(
         {resource_provider: offer.resource_provider},
         'resource provider posted a resource offer when an unmatched offer already exists',
@@ -169,6 +177,7 @@ export class SolverController {
     this.#store.putResourceOffer(container)
     this.#log.info({resource_offer_id: id, resource_provider: offer.resource_provider}, 'add resource offer')
     this.#emit(event('ResourceOfferAdded', {resource_offer: container}))
+    this.#openOffers.set(id, container)
     this.#matchResourceOffer(container)
     return this.#store.getResourceOffer(id) ?? container
   }
@@ -179,6 +188,7 @@ export class SolverController {
     this.#store.transaction(() => {
       for (const offer of offers) this.#store.removeResourceOffer(offer.id)
     })
+    for (const offer of offers) this.#openOffers.delete(offer.id)
     for (const offer of offers) {
       this.#log.info(
         {resource_offer_id: offer.id, resource_provider: resourceProvider},
@@ -192,25 +202,24 @@ export class SolverController {
   // ---- matching --------------------------------------------------------------------------------
 
   #solveAll(): void {
-    const candidates = this.#store.resourceOffers({notMatched: true})
-    for (const job of this.#store.jobOffers({notMatched: true, cancelled: false})) {
-      if (job.state !== GO_STATE.DealNegotiating) continue
-      const used = this.#matchJobOffer(job, candidates)
-      if (used !== undefined) candidates.splice(candidates.indexOf(used), 1)
-    }
+    const tried = (j: string, r: string): boolean => this.#store.hasDecision(j, r)
+    for (const job of this.#oldestWaiting()) this.#matchJobOffer(job, [...this.#openOffers.values()], tried)
+  }
+
+  #oldestWaiting(): JobOfferContainer[] {
+    return [...this.#waitingJobs.values()].sort((a, b) => a.job_offer.created_at - b.job_offer.created_at)
   }
 
   /** Places one job offer; returns the resource offer it took. */
   #matchJobOffer(
     job: JobOfferContainer,
     candidates: readonly ResourceOfferContainer[],
+    tried: (jobOfferId: string, resourceOfferId: string) => boolean,
   ): ResourceOfferContainer | undefined {
-    const selection = selectResourceOffer(job, candidates, (j, r) => this.#store.hasDecision(j, r))
+    const selection = selectResourceOffer(job, candidates, tried)
     const chosen = selection.chosen
     if (chosen === undefined) {
-      this.#store.transaction(() => {
-        for (const decision of selection.decisions) this.#store.putDecision(decision)
-      })
+      this.#store.putDecisions(selection.decisions)
       if (job.job_offer.target.address !== '') {
         this.#log.info(
           {job_offer_id: job.id, target: job.job_offer.target.address},
@@ -226,17 +235,20 @@ export class SolverController {
 
   /** A new resource offer goes to the oldest waiting job it can serve. */
   #matchResourceOffer(offer: ResourceOfferContainer): void {
-    for (const job of this.#store.jobOffers({notMatched: true, cancelled: false})) {
-      if (job.state !== GO_STATE.DealNegotiating) continue
-      const selection = selectResourceOffer(job, [offer], (j, r) => this.#store.hasDecision(j, r))
+    const refused: SolverDecision[] = []
+    let match: {job: JobOfferContainer; selection: ReturnType<typeof selectResourceOffer>} | undefined
+    for (const job of this.#oldestWaiting()) {
+      // A new offer has no decisions yet: no pair needs looking up.
+      const selection = selectResourceOffer(job, [offer], () => false)
       if (selection.chosen !== undefined) {
-        this.#makeDeal(job, selection.chosen, selection.decisions)
-        return
+        match = {job, selection}
+        break
       }
-      this.#store.transaction(() => {
-        for (const decision of selection.decisions) this.#store.putDecision(decision)
-      })
+      refused.push(...selection.decisions)
     }
+    this.#store.putDecisions(refused)
+    if (match?.selection.chosen !== undefined)
+      this.#makeDeal(match.job, match.selection.chosen, match.selection.decisions)
   }
 
   #makeDeal(
@@ -265,17 +277,19 @@ export class SolverController {
       mediator: '',
     }
     const {jobOffer, resourceOffer} = this.#store.transaction(() => {
-      for (const decision of decisions) {
-        this.#store.putDecision(
+      this.#store.putDecisions(
+        decisions.map((decision) =>
           decision.resource_offer === offer.id ? {...decision, deal: deal.id} : decision,
-        )
-      }
+        ),
+      )
       if (this.#store.getDeal(deal.id) === undefined) this.#store.putDeal(container)
       return {
         jobOffer: this.#store.updateJobOffer(job.id, deal.id, state),
         resourceOffer: this.#store.updateResourceOffer(offer.id, deal.id, state),
       }
     })
+    this.#waitingJobs.delete(job.id)
+    this.#openOffers.delete(offer.id)
     this.#log.info(
       {deal_id: deal.id, job_offer_id: job.id, resource_offer_id: offer.id, state: goStateName(state)},
       'add deal',
@@ -292,6 +306,7 @@ export class SolverController {
   #setJobOfferState(id: string, dealId: string, state: number): void {
     const container = this.#store.updateJobOffer(id, dealId, state)
     if (container === undefined) return
+    if (state !== GO_STATE.DealNegotiating || dealId !== '') this.#waitingJobs.delete(id)
     this.#log.info({job_offer_id: id, state: goStateName(state)}, 'update job offer')
     this.#emit(event('JobOfferStateUpdated', {job_offer: container}))
     this.#schedule(id)

@@ -61,9 +61,26 @@ const API = '/api/v1'
 
 type IdParams = {Params: {id: string}}
 
+/**
+ * Verified header pairs. A client's headers sign a fixed payload (its address; the protocol has no
+ * nonce), so every request of a client carries the same pair: recovering the key once per pair
+ * instead of once per request saves about 6 ms of secp256k1 arithmetic on each call.
+ */
+const verified = new Map<string, string>()
+const VERIFIED_MAX = 10_000
+
 function authenticate(request: FastifyRequest): string {
+  const user = request.headers['x-lilypad-user']
+  const signature = request.headers['x-lilypad-signature']
+  const key = typeof user === 'string' && typeof signature === 'string' ? `${user} ${signature}` : undefined
+  const known = key === undefined ? undefined : verified.get(key)
+  if (known !== undefined) return known
   const auth = verifyAuthHeaders(request.headers)
   if (!auth.ok) throw new SolverHttpError(auth.status, auth.message)
+  if (key !== undefined) {
+    if (verified.size >= VERIFIED_MAX) verified.clear()
+    verified.set(key, auth.address)
+  }
   return auth.address
 }
 

@@ -64,6 +64,9 @@ export interface TransactionRecord {
   at: number
 }
 
+/** Rows per insert statement: 5 parameters each, far below SQLite's parameter limit. */
+const DECISION_CHUNK = 200
+
 const CANCELLED_STATES = '(10, 11, 14, 15, 16, 7, 8, 9, 17)'
 
 const SCHEMA = `
@@ -392,6 +395,24 @@ export class SolverStore {
       `insert into match_decisions (job_offer, resource_offer, deal, result, at) values (?, ?, ?, ?, ?)
        on conflict (job_offer, resource_offer) do update set deal = excluded.deal, result = excluded.result`,
     ).run(decision.job_offer, decision.resource_offer, decision.deal, decision.result ? 1 : 0, Date.now())
+  }
+
+  /** Stores many decisions with multi-row inserts (a job can meet a thousand offers at once). */
+  putDecisions(decisions: readonly MatchDecision[]): void {
+    if (decisions.length === 0) return
+    const at = Date.now()
+    this.transaction(() => {
+      for (let start = 0; start < decisions.length; start += DECISION_CHUNK) {
+        const chunk = decisions.slice(start, start + DECISION_CHUNK)
+        const sql = `insert into match_decisions (job_offer, resource_offer, deal, result, at) values ${chunk
+          .map(() => '(?, ?, ?, ?, ?)')
+          .join(
+            ', ',
+          )} on conflict (job_offer, resource_offer) do update set deal = excluded.deal, result = excluded.result`
+        const statement = chunk.length === DECISION_CHUNK ? this.#stmt(sql) : this.#db.prepare(sql)
+        statement.run(...chunk.flatMap((d) => [d.job_offer, d.resource_offer, d.deal, d.result ? 1 : 0, at]))
+      }
+    })
   }
 
   decisions(jobOffer?: string): MatchDecision[] {
