@@ -167,7 +167,7 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
 
     /** Re-runs the job; returns its data ID, or why there is none and whether that condemns the result. */
     async function rerun(dealId: string): Promise<{dataId: string} | {broken: boolean; reason: string}> {
-      const deal = await solver.getDeal(dealId)
+      const deal = await solver.getDeal(dealId, {signal: stopping.signal})
       const offer = deal.deal.job_offer
       const resultDir = join(dataDir, 'mediation', dealId)
       let inputsDir: string | undefined

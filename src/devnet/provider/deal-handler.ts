@@ -132,6 +132,7 @@ const FAULT_FAILING_MESSAGE =
 /** Creates the deal handler of a provider. */
 export function createDealHandler(options: DealHandlerOptions): DealHandler {
   const {state, log, solver} = options
+  const call = {signal: options.signal}
   const running = new Map<string, Promise<void>>()
   const pending = new Map<string, DealContainer>()
 
@@ -174,7 +175,7 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     }
     await save(dealId, {phase: 'agreed', ...(txHash === undefined ? {} : {agreeTx: txHash})})
     if (txHash !== undefined) {
-      await solver.postResourceProviderTxs(dealId, {agree: txHash})
+      await solver.postResourceProviderTxs(dealId, {agree: txHash}, call)
       log('info', 'agreed to the deal', {dealId, txHash})
       options.emit({type: 'deal.agreed', dealId, txHash})
     }
@@ -261,7 +262,7 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
   async function upload(dealId: string): Promise<void> {
     const tarFile = `${resultDirOf(dealId)}.tar`
     await packResult(resultDirOf(dealId), tarFile, {signal: options.signal})
-    await solver.uploadResultFiles(dealId, await readFile(tarFile))
+    await solver.uploadResultFiles(dealId, await readFile(tarFile), 'results.tar', call)
     await rm(tarFile, {force: true})
     await save(dealId, {phase: 'uploaded'})
     log('info', 'uploaded the result files', {dealId})
@@ -304,16 +305,20 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     let txHash = '0x'
     if (options.protocol === 'onchain') {
       txHash = await addResult(deal, reportedDataId)
-      if (txHash !== '0x') await solver.postResourceProviderTxs(dealId, {add_result: txHash})
+      if (txHash !== '0x') await solver.postResourceProviderTxs(dealId, {add_result: txHash}, call)
     }
-    await solver.postResult(dealId, {
-      id: '',
-      deal_id: dealId,
-      data_id: reportedDataId,
-      error: '',
-      instruction_count: 1,
-    })
-    if (options.protocol === 'solver') await solver.postResourceProviderTxs(dealId, {add_result: '0x'})
+    await solver.postResult(
+      dealId,
+      {
+        id: '',
+        deal_id: dealId,
+        data_id: reportedDataId,
+        error: '',
+        instruction_count: 1,
+      },
+      call,
+    )
+    if (options.protocol === 'solver') await solver.postResourceProviderTxs(dealId, {add_result: '0x'}, call)
     await save(dealId, {phase: 'done'})
     options.emit({type: 'result.posted', dealId, dataId: reportedDataId, addResultTx: txHash})
     log('info', 'posted the result', {dealId, dataId: reportedDataId, addResultTx: txHash})
@@ -323,13 +328,11 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     const dealId = deal.id
     await save(dealId, {phase: 'failing', error: message})
     log('warn', 'posting an error result', {dealId, error: message})
-    await solver.postResult(dealId, {
-      id: '',
-      deal_id: dealId,
-      data_id: '',
-      error: message,
-      instruction_count: 0,
-    })
+    await solver.postResult(
+      dealId,
+      {id: '', deal_id: dealId, data_id: '', error: message, instruction_count: 0},
+      call,
+    )
     await save(dealId, {phase: 'failed'})
     options.emit({type: 'result.failed', dealId, error: message})
   }

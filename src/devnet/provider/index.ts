@@ -184,9 +184,12 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     const ensureOffer = (reason: string): Promise<void> => {
       const run = async (): Promise<void> => {
         if (listening.signal.aborted) return
-        const open = await solver.getResourceOffers({resource_provider: address, not_matched: true})
+        const open = await solver.getResourceOffers(
+          {resource_provider: address, not_matched: true},
+          {signal: listening.signal},
+        )
         if (open.length > 0) return
-        const posted = await solver.postResourceOffer(buildOffer())
+        const posted = await solver.postResourceOffer(buildOffer(), {signal: listening.signal})
         log('info', 'posted a resource offer', {offerId: posted?.id, reason})
         options.onEvent?.({type: 'offer.posted', offerId: posted?.id ?? '', reason})
       }

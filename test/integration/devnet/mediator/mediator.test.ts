@@ -138,7 +138,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
-})
+}, 120_000)
 
 async function eventually<T>(
   what: string,

@@ -124,7 +124,7 @@ afterAll(async () => {
   for (const provider of running) await provider.stop()
   // In reverse order of start; whatever beforeAll got to is stopped even when it failed halfway.
   for (const cleanup of cleanups.reverse()) await cleanup()
-})
+}, 120_000)
 
 interface TestProvider {
   provider: RunningProvider

@@ -65,7 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
-})
+}, 120_000)
 
 const client = () => createSolverClient({url: solver.url, signer: jobCreator.privateKey})
 
