@@ -35,3 +35,29 @@ export {
   packResultStream,
   unpackResultTar,
 } from './core/results/archive.js'
+export {
+  type RunJobOptions,
+  type RunJobResult,
+  type RunPreview,
+  checkProviders,
+  previewRun,
+  runJob,
+} from './core/deals/run.js'
+export {type RunOutcome, type VerifyMode} from './core/deals/follow.js'
+export type {RunEvent, RunEventHandler} from './core/deals/events.js'
+export {
+  type DealActionResult,
+  type DealDetails,
+  type DealDownloadResult,
+  type DealSummary,
+  acceptDeal,
+  disputeDeal,
+  downloadDeal,
+  listDeals,
+  refundDeal,
+  showDeal,
+  waitDeal,
+} from './core/deals/deals.js'
+export {type Journal, type RunRecord, journalPath, openJournal} from './core/deals/journal.js'
+export {type DealCost, DEFAULT_MAX_PRICE_LP, dealCost, formatLp, lpToWei} from './core/deals/cost.js'
+export {type RunReceipt, receiptPath, specHash} from './core/deals/receipt.js'

@@ -15,12 +15,12 @@ import type {ProtocolMode} from '../solver/types.js'
 
 /** The job creator's transactions of a deal, by the solver's names (`"0x"` in the solver protocol). */
 export interface RunTransactions {
-  agree?: string
-  accept_result?: string
-  check_result?: string
-  timeout_agree?: string
-  timeout_submit_result?: string
-  timeout_mediate_result?: string
+  agree?: string | undefined
+  accept_result?: string | undefined
+  check_result?: string | undefined
+  timeout_agree?: string | undefined
+  timeout_submit_result?: string | undefined
+  timeout_mediate_result?: string | undefined
 }
 
 /** A deal's cost, as decimal strings of LP wei (JSON-safe). */

@@ -74,17 +74,28 @@ export class ProcessLockedSigner extends AbstractSigner {
   }
 
   override async sendTransaction(tx: TransactionRequest): Promise<TransactionResponse> {
-    const send = async (): Promise<TransactionResponse> => {
+    return this.exclusive(async (raw) => {
+      const populated = await raw.populateTransaction({...tx, nonce: null})
+      populated.nonce = await raw.getNonce('pending')
+      return raw.sendTransaction(populated)
+    })
+  }
+
+  /**
+   * Runs `fn` holding this key's lock, with the raw signer: for steps whose signature depends on
+   * on-chain state that a concurrent send would change (a permit's nonce, then the send using it).
+   * Sends made through `raw` inside `fn` take the `pending` nonce themselves.
+   */
+  async exclusive<T>(fn: (raw: Signer) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
       const release = await this.#acquire()
       try {
-        const populated = await this.signer.populateTransaction({...tx, nonce: null})
-        populated.nonce = await this.signer.getNonce('pending')
-        return await this.signer.sendTransaction(populated)
+        return await fn(this.signer)
       } finally {
         await release()
       }
     }
-    const result = this.#queue.then(send, send)
+    const result = this.#queue.then(run, run)
     this.#queue = result.catch(() => undefined)
     return result
   }

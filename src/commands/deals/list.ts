@@ -1,0 +1,50 @@
+import {Flags} from '@oclif/core'
+
+import {LilypadCommand} from '../../cli/base-command.js'
+import {dataDirFlag} from '../../cli/flags.js'
+import {type DealSummary, listDeals} from '../../core/deals/deals.js'
+import {formatDealsTable} from '../../ui/render/deals.js'
+
+/** `--json` result of `deals list`. */
+export interface DealsListResult {
+  deals: DealSummary[]
+}
+
+export default class DealsList extends LilypadCommand<DealsListResult> {
+  static override summary =
+    'List your deals: this machine’s runs, merged with the solver’s and the chain’s view.'
+  static override description =
+    'Reads the run journal ($DATA_DIR/journal.db), adds the deals the solver or the chain know for your account that the journal lacks, and refreshes their states. Newest first.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --state ResultsAccepted --limit 5',
+    '<%= config.bin %> <%= command.id %> --json',
+  ]
+  static override hiddenAliases = ['deal:list']
+  static override flags = {
+    state: Flags.string({
+      summary: 'Only deals in this state (a Go state name, e.g. DealAgreed, ResultsAccepted).',
+    }),
+    limit: Flags.integer({summary: 'Show at most this many deals.', default: 50, min: 1}),
+    offline: Flags.boolean({summary: 'Read the journal only; do not ask the solver or the chain.'}),
+    'data-dir': dataDirFlag,
+  }
+
+  protected async execute(): Promise<DealsListResult> {
+    const {flags} = await this.parse(DealsList)
+    const config = await this.loadConfig(flags)
+    const {deals, warnings} = await listDeals({
+      config,
+      state: flags.state,
+      limit: flags.limit,
+      offline: flags.offline,
+      signal: this.abortController.signal,
+    })
+    for (const warning of warnings) this.addWarning(warning)
+    return {deals}
+  }
+
+  protected renderHuman(result: DealsListResult): string {
+    return formatDealsTable(result.deals)
+  }
+}

@@ -1,0 +1,778 @@
+/**
+ * The part of a run after the job offer is posted, shared by `lilypad run` and `lilypad deals
+ * wait`: follow the offer to its deal, agree on chain (once: the journal and the chain are both
+ * asked), wait for the result on chain time, download, verify, then accept or dispute. Every
+ * step is written to the journal before the next one starts, so an interrupted run resumes.
+ */
+import {randomBytes} from 'node:crypto'
+import {readFile, rename, rm, stat} from 'node:fs/promises'
+import {join} from 'node:path'
+import {Transform, type TransformCallback} from 'node:stream'
+import {setTimeout as delay} from 'node:timers/promises'
+
+import {type Signature, Signature as EthersSignature, type Signer} from 'ethers'
+
+import type {ChainClient} from '../chain/client.js'
+import {toChainError} from '../chain/errors.js'
+import {getResultAdded, waitForDealState} from '../chain/events.js'
+import {LilypadController__factory} from '../chain/generated/factories/LilypadController__factory.js'
+import {LilypadToken__factory} from '../chain/generated/factories/LilypadToken__factory.js'
+import {type LilypadError, isLilypadError, lilypadError} from '../errors/index.js'
+import {runModuleJob} from '../executors/module-job.js'
+import {unpackResultTar} from '../results/archive.js'
+import {computeDataId} from '../results/data-id.js'
+import {RESULT_FILES, parseExitCodeFile} from '../results/layout.js'
+import type {SolverClient} from '../solver/client.js'
+import {subscribeEvents} from '../solver/events.js'
+import {dealTermsForChain} from '../solver/offer.js'
+import {GO_STATE, goStateName, isTerminalState} from '../solver/states.js'
+import type {DealContainer, Result, SolverEvent} from '../solver/types.js'
+import {type DealCost, checkMaxPrice, formatLp, planFunding} from './cost.js'
+import type {RunEventHandler} from './events.js'
+import type {Journal, RunCost, RunRecord, Verification} from './journal.js'
+import {type RunReceipt, writeReceipt} from './receipt.js'
+import type {ProcessLockedSigner} from './tx-lock.js'
+
+/** How the result is checked before it is accepted. */
+export type VerifyMode = 'cid' | 'reexecute' | 'none'
+
+/** The chain side of a run (`onchain` protocol). */
+export interface RunChain {
+  client: ChainClient
+  signer: ProcessLockedSigner
+  controller: string
+  token: string
+}
+
+/** Everything {@link followRun} works with. */
+export interface FollowContext {
+  journal: Journal
+  record: RunRecord
+  solver: SolverClient
+  chain: RunChain | undefined
+  dataDir: string
+  maxPrice: bigint
+  verify: VerifyMode
+  /** `--output DIR`; default `<dataDir>/downloaded-files/<dealId>`. */
+  outputDir?: string | undefined
+  detach: boolean
+  pollIntervalMs: number
+  env?: Readonly<Record<string, string>> | undefined
+  signal: AbortSignal
+  emit: RunEventHandler
+}
+
+/** What a finished (or detached) run returns. */
+export interface RunOutcome {
+  runId: string
+  jobOfferId: string
+  dealId: string | undefined
+  dataId: string | undefined
+  verified: boolean
+  verification: Verification | undefined
+  outputDir: string | undefined
+  receiptPath: string | undefined
+  state: string
+  provider: string | undefined
+  txs: RunRecord['txs']
+  cost: RunCost | undefined
+  module: RunRecord['module']
+  detached: boolean
+}
+
+const GAS_CHECK_RESULT = 250_000n
+
+/** The journal's JSON-safe form of a cost. */
+export function costRecord(cost: DealCost): RunCost {
+  return {
+    lock: cost.lock.toString(),
+    pay: cost.pay.toString(),
+    paymentCollateral: cost.paymentCollateral.toString(),
+    judgeCollateral: cost.judgeCollateral.toString(),
+    mediationFee: cost.mediationFee.toString(),
+  }
+}
+
+/** The cost of a deal exactly as `agree` will lock it (the chain terms, ×1e18 already). */
+export function costOfDeal(deal: DealContainer['deal'], instructionCount = 1): DealCost {
+  const [, , timeouts, pricing] = dealTermsForChain(deal)
+  const jobCost = pricing.instructionPrice * BigInt(instructionCount)
+  const pay = jobCost < pricing.paymentCollateral ? jobCost : pricing.paymentCollateral
+  const lock = pricing.paymentCollateral + timeouts.judgeResults.collateral
+  return {
+    lock,
+    paymentCollateral: pricing.paymentCollateral,
+    judgeCollateral: timeouts.judgeResults.collateral,
+    pay,
+    mediationFee: pricing.mediationFee,
+    refundOnAccept: lock - pay,
+  }
+}
+
+function outcome(record: RunRecord, extra: Partial<RunOutcome> = {}): RunOutcome {
+  return {
+    runId: record.id,
+    jobOfferId: record.jobOfferId ?? '',
+    dealId: record.dealId,
+    dataId: record.dataId,
+    verified: record.verification === 'verified' || record.verification === 'reexecuted',
+    verification: record.verification,
+    outputDir: record.outputDir,
+    receiptPath: undefined,
+    state: record.state,
+    provider: record.provider,
+    txs: record.txs,
+    cost: record.cost,
+    module: record.module,
+    detached: false,
+    ...extra,
+  }
+}
+
+function interrupted(record: RunRecord, cause?: unknown): LilypadError {
+  const id = record.dealId ?? record.id
+  return lilypadError('INTERRUPTED', {
+    message: `Stopped waiting for ${record.dealId === undefined ? 'job offer' : 'deal'} ${record.dealId ?? record.jobOfferId ?? record.id}; the job was not cancelled.`,
+    hints: [`lilypad deals wait ${id}`],
+    details: {runId: record.id, ...(record.dealId === undefined ? {} : {dealId: record.dealId})},
+    cause,
+  })
+}
+
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, {signal})
+  } catch {
+    // aborted: the loop checks the signal
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Reads the solver's Result, `undefined` while there is none. */
+async function resultOf(
+  solver: SolverClient,
+  dealId: string,
+  signal: AbortSignal,
+): Promise<Result | undefined> {
+  try {
+    return await solver.getResult(dealId, {signal})
+  } catch (error) {
+    if (isLilypadError(error, 'SOLVER_NOT_FOUND')) return undefined
+    throw error
+  }
+}
+
+async function chainNow(chain: RunChain): Promise<number> {
+  const block = await chain.client.provider.getBlock('latest')
+  return block?.timestamp ?? Math.floor(Date.now() / 1000)
+}
+
+interface ChainAgreement {
+  state: number
+  jobCreatorAgreed: boolean
+  deadline: number
+}
+
+async function agreementOf(chain: RunChain, dealId: string): Promise<ChainAgreement | undefined> {
+  const controller = LilypadController__factory.connect(chain.controller, chain.client.provider)
+  try {
+    const view = await controller.getAgreement(dealId)
+    return {
+      state: Number(view.state),
+      jobCreatorAgreed: view.jobCreatorAgreed,
+      deadline: Number(view.deadline),
+    }
+  } catch (error) {
+    const failure = toChainError(error, {action: `read deal ${dealId}`})
+    if (failure.code === 'DEAL_NOT_FOUND') return undefined
+    throw failure
+  }
+}
+
+/** Signs an EIP-2612 permit of `value` for the controller, with the token's own domain. */
+async function signPermit(
+  raw: Signer,
+  chain: RunChain,
+  value: bigint,
+): Promise<{value: bigint; deadline: bigint; v: number; r: string; s: string}> {
+  const token = LilypadToken__factory.connect(chain.token, chain.client.provider)
+  const owner = await raw.getAddress()
+  const [domain, nonce, now] = await Promise.all([token.eip712Domain(), token.nonces(owner), chainNow(chain)])
+  const deadline = BigInt(now + 3600)
+  const signature = await raw.signTypedData(
+    {
+      name: domain.name,
+      version: domain.version,
+      chainId: domain.chainId,
+      verifyingContract: domain.verifyingContract,
+    },
+    {
+      Permit: [
+        {name: 'owner', type: 'address'},
+        {name: 'spender', type: 'address'},
+        {name: 'value', type: 'uint256'},
+        {name: 'nonce', type: 'uint256'},
+        {name: 'deadline', type: 'uint256'},
+      ],
+    },
+    {owner, spender: chain.controller, value, nonce, deadline},
+  )
+  const sig: Signature = EthersSignature.from(signature)
+  return {value, deadline, v: sig.v, r: sig.r, s: sig.s}
+}
+
+/**
+ * Agrees to a deal on chain, once: the journal's record and the chain's `jobCreatorAgreed` are
+ * both checked first. The cost is checked against the cap and the balance before anything is sent.
+ */
+async function agreeOnChain(ctx: FollowContext, container: DealContainer, cost: DealCost): Promise<string> {
+  const chain = ctx.chain
+  if (chain === undefined) throw new Error('agreeOnChain without a chain')
+  const dealId = container.id
+  const existing = await agreementOf(chain, dealId)
+  if (existing?.jobCreatorAgreed === true) {
+    const hash = ctx.record.txs.agree ?? '0x'
+    return hash
+  }
+  checkMaxPrice(cost, ctx.maxPrice, dealId)
+  const account = await chain.signer.getAddress()
+  const token = LilypadToken__factory.connect(chain.token, chain.client.provider)
+  const [balance, allowance] = await Promise.all([
+    token.balanceOf(account),
+    token.allowance(account, chain.controller),
+  ])
+  const plan = planFunding(cost, {balance, allowance, account})
+  const terms = dealTermsForChain(container.deal)
+  try {
+    const hash = await chain.signer.exclusive(async (raw) => {
+      const controller = LilypadController__factory.connect(chain.controller, raw)
+      // The provider may agree between our estimate and our send, making ours the second agree,
+      // which writes more storage: leave a margin instead of running out of gas.
+      const margin = (estimate: bigint): {gasLimit: bigint} => ({gasLimit: (estimate * 3n) / 2n + 50_000n})
+      let sent
+      if (plan.permit) {
+        const permit = await signPermit(raw, chain, cost.lock)
+        const estimate = await controller.agreeWithPermit.estimateGas(...terms, permit)
+        sent = await controller.agreeWithPermit(...terms, permit, margin(estimate))
+      } else {
+        sent = await controller.agree(...terms, margin(await controller.agree.estimateGas(...terms)))
+      }
+      // Written before the receipt is awaited: a crash now must not lead to a second agree.
+      ctx.record = ctx.journal.update(ctx.record.id, {txs: {agree: sent.hash}})
+      return sent.hash
+    })
+    const receipt = await chain.client.provider.waitForTransaction(hash)
+    if (receipt?.status !== 1) {
+      // A reverted agree locked nothing: forget it, so a resumed run may agree again.
+      ctx.record = ctx.journal.update(ctx.record.id, {txs: {agree: undefined}})
+      throw lilypadError('TX_REVERTED', {
+        message: `The agree transaction ${hash} for deal ${dealId} reverted.`,
+      })
+    }
+    return hash
+  } catch (error) {
+    if (isLilypadError(error)) throw error
+    throw toChainError(error, {action: `agree to deal ${dealId}`, account})
+  }
+}
+
+async function sendDealTx(
+  ctx: FollowContext,
+  dealId: string,
+  name:
+    'accept_result' | 'check_result' | 'timeout_agree' | 'timeout_submit_result' | 'timeout_mediate_result',
+): Promise<string> {
+  const chain = ctx.chain
+  if (chain === undefined) return '0x'
+  const controller = LilypadController__factory.connect(chain.controller, chain.signer)
+  const account = await chain.signer.getAddress()
+  try {
+    const sent =
+      name === 'accept_result'
+        ? await controller.acceptResult(dealId)
+        : name === 'check_result'
+          ? await controller.checkResult(dealId, {gasLimit: GAS_CHECK_RESULT})
+          : name === 'timeout_agree'
+            ? await controller.timeoutAgree(dealId)
+            : name === 'timeout_submit_result'
+              ? await controller.timeoutSubmitResult(dealId)
+              : await controller.timeoutMediateResult(dealId)
+    ctx.record = ctx.journal.update(ctx.record.id, {txs: {[name]: sent.hash}})
+    const receipt = await sent.wait()
+    if (receipt?.status !== 1) {
+      throw lilypadError('TX_REVERTED', {
+        message: `The ${name} transaction ${sent.hash} for deal ${dealId} reverted.`,
+      })
+    }
+    return sent.hash
+  } catch (error) {
+    if (isLilypadError(error)) throw error
+    throw toChainError(error, {action: `${name.replace(/_/g, ' ')} for deal ${dealId}`, account})
+  }
+}
+
+/** Tells the solver about a transaction; the solver's view is advisory, so failures only warn. */
+async function reportTx(ctx: FollowContext, dealId: string, txs: Record<string, string>): Promise<void> {
+  try {
+    await ctx.solver.postJobCreatorTxs(dealId, txs, {signal: ctx.signal})
+  } catch (error) {
+    if (ctx.chain === undefined) throw error
+    ctx.emit({
+      type: 'run.warning',
+      message: `Could not report ${Object.keys(txs).join(', ')} for deal ${dealId} to the solver: ${error instanceof Error ? error.message : String(error)}`,
+    })
+  }
+}
+
+/** Counts bytes through a stream, for the download bar. */
+function counter(total: number | undefined, emit: RunEventHandler): Transform {
+  let received = 0
+  let last = 0
+  return new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      received += chunk.length
+      const now = Date.now()
+      if (now - last > 100) {
+        last = now
+        emit({type: 'run.download', received, total})
+      }
+      callback(null, chunk)
+    },
+    flush(callback: TransformCallback) {
+      emit({type: 'run.download', received, total})
+      callback()
+    },
+  })
+}
+
+/**
+ * Downloads a deal's result into `dir` (replacing a previous download recorded for this run) and
+ * returns its data ID.
+ */
+export async function downloadInto(
+  solver: SolverClient,
+  dealId: string,
+  dir: string,
+  options: {signal: AbortSignal; emit: RunEventHandler; replace: boolean},
+): Promise<string> {
+  if (options.replace && (await exists(dir))) {
+    const old = `${dir}.old-${randomBytes(4).toString('hex')}`
+    await rename(dir, old)
+    await rm(old, {recursive: true, force: true})
+  }
+  const download = await solver.downloadResultFiles(dealId, {signal: options.signal})
+  await unpackResultTar(download.stream.pipe(counter(download.size, options.emit)), dir, {
+    signal: options.signal,
+  })
+  return computeDataId(dir, {signal: options.signal})
+}
+
+/** Where the data ID the provider committed to is read: the chain (`onchain`) or the solver's Result. */
+async function expectedDataId(ctx: FollowContext, dealId: string, result: Result): Promise<string> {
+  if (ctx.chain === undefined) return result.data_id
+  const added = await getResultAdded(ctx.chain.client.provider, ctx.chain.controller, dealId)
+  if (added === undefined) {
+    throw lilypadError('RESULT_NOT_FOUND', {message: `Deal ${dealId} has no result on chain yet.`})
+  }
+  return added.dataId
+}
+
+async function dispute(
+  ctx: FollowContext,
+  container: DealContainer,
+  dir: string,
+  why: string,
+): Promise<never> {
+  const dealId = container.id
+  const aside = `${dir}.disputed`
+  await rm(aside, {recursive: true, force: true})
+  if (await exists(dir)) await rename(dir, aside)
+  ctx.record = ctx.journal.update(ctx.record.id, {verification: 'mismatch', outputDir: aside, error: why})
+  if (ctx.chain === undefined) {
+    throw lilypadError('RESULT_MISMATCH', {
+      message: `${why} The result was not accepted; its files are in ${aside} and are not the job's result.`,
+      hints: ['The solver protocol has no mediation: run the job again, or with --target another provider.'],
+      details: {dealId, disputedDir: aside},
+    })
+  }
+  const hash = await sendDealTx(ctx, dealId, 'check_result')
+  ctx.emit({type: 'run.tx', name: 'check_result', hash, dealId})
+  await reportTx(ctx, dealId, {check_result: hash})
+  ctx.record = ctx.journal.update(ctx.record.id, {state: 'ResultsChecked'})
+  ctx.emit({type: 'run.state', state: 'ResultsChecked', dealId})
+  const ruled = await waitForDealState(
+    ctx.chain.client.provider,
+    ctx.chain.controller,
+    dealId,
+    (a) => a.state === 5 || a.state === 6 || a.state === 10,
+    {signal: ctx.signal, pollIntervalMs: ctx.pollIntervalMs},
+  )
+  const cost = ctx.record.cost
+  const state =
+    ruled.state === 5
+      ? 'MediationAccepted'
+      : ruled.state === 6
+        ? 'MediationRejected'
+        : 'TimeoutMediateResults'
+  const ruling = ruled.state === 5 ? 'accepted' : ruled.state === 6 ? 'rejected' : undefined
+  ctx.record = ctx.journal.update(ctx.record.id, {state, ...(ruling === undefined ? {} : {ruling})})
+  if (ruling !== undefined) ctx.emit({type: 'run.ruling', ruling, dealId})
+  const refund =
+    cost === undefined
+      ? undefined
+      : ruling === 'rejected'
+        ? BigInt(cost.paymentCollateral)
+        : ruling === 'accepted'
+          ? BigInt(cost.paymentCollateral) - BigInt(cost.pay)
+          : BigInt(cost.paymentCollateral) + BigInt(cost.mediationFee)
+  throw lilypadError('JOB_DISPUTED', {
+    message: `${why} Disputed: the mediator ${ruling === undefined ? 'did not rule in time (mediation timed out)' : ruling === 'rejected' ? 'rejected the result' : 'accepted the result'}${refund === undefined ? '' : `; ${formatLp(refund)} came back to you`}. The files in ${aside} are not the job's result.`,
+    hints: [`lilypad deals show ${dealId}`],
+    details: {
+      dealId,
+      state,
+      disputedDir: aside,
+      ...(ruling === undefined ? {} : {ruling}),
+      ...(refund === undefined ? {} : {refund: refund.toString()}),
+      checkResult: hash,
+    },
+  })
+}
+
+/** Download, verify, accept or dispute, write the receipt. */
+async function finish(ctx: FollowContext, container: DealContainer, result: Result): Promise<RunOutcome> {
+  const dealId = container.id
+  const dir = ctx.outputDir ?? ctx.record.outputDir ?? join(ctx.dataDir, 'downloaded-files', dealId)
+  const expected = await expectedDataId(ctx, dealId, result)
+  const replace = ctx.record.outputDir === dir
+  if (!replace && (await exists(dir))) {
+    throw lilypadError('RESULT_DIR_EXISTS', {
+      message: `The result directory ${dir} already exists.`,
+      hints: ['Remove it, or pass another --output directory.'],
+      details: {dir},
+    })
+  }
+  ctx.record = ctx.journal.update(ctx.record.id, {outputDir: dir})
+  const actual = await downloadInto(ctx.solver, dealId, dir, {
+    signal: ctx.signal,
+    emit: ctx.emit,
+    replace: true,
+  })
+  let verification: Verification
+  if (ctx.verify === 'none') {
+    verification = 'skipped'
+    ctx.emit({
+      type: 'run.warning',
+      message: `--verify none: the result of deal ${dealId} is accepted without checking its data ID.`,
+    })
+  } else {
+    if (actual !== expected) {
+      ctx.emit({type: 'run.mismatch', expected, actual})
+      return dispute(
+        ctx,
+        container,
+        dir,
+        `The result's data ID is ${actual}, but the provider committed to ${expected}.`,
+      )
+    }
+    verification = 'verified'
+    ctx.emit({type: 'run.verified', dataId: actual, method: 'cid'})
+    if (ctx.verify === 'reexecute') {
+      const scratch = join(ctx.dataDir, 'reexecuted', `${dealId}-${randomBytes(4).toString('hex')}`)
+      try {
+        const offer = container.deal.job_offer
+        const local = await runModuleJob({
+          module: offer.module,
+          inputs: offer.inputs,
+          dataDir: ctx.dataDir,
+          resultDir: scratch,
+          seed: dealId,
+          env: ctx.env,
+          signal: ctx.signal,
+        })
+        if (local.dataId !== expected) {
+          ctx.emit({type: 'run.mismatch', expected, actual: local.dataId})
+          return await dispute(
+            ctx,
+            container,
+            dir,
+            `Re-running the job here gave ${local.dataId}, but the provider committed to ${expected}.`,
+          )
+        }
+      } finally {
+        await rm(scratch, {recursive: true, force: true})
+      }
+      verification = 'reexecuted'
+      ctx.emit({type: 'run.verified', dataId: actual, method: 'reexecute'})
+    }
+  }
+  ctx.record = ctx.journal.update(ctx.record.id, {dataId: actual, verification})
+  if (ctx.record.txs.accept_result === undefined) {
+    const hash = await sendDealTx(ctx, dealId, 'accept_result')
+    if (ctx.chain !== undefined) ctx.emit({type: 'run.tx', name: 'accept_result', hash, dealId})
+    else ctx.record = ctx.journal.update(ctx.record.id, {txs: {accept_result: hash}})
+    await reportTx(ctx, dealId, {accept_result: hash})
+  }
+  ctx.record = ctx.journal.update(ctx.record.id, {state: 'ResultsAccepted'})
+  ctx.emit({type: 'run.state', state: 'ResultsAccepted', dealId})
+  const receipt: RunReceipt = {
+    version: 1,
+    network: ctx.record.network,
+    chainId: ctx.record.chainId,
+    protocol: ctx.record.protocol,
+    module: ctx.record.module,
+    specHash: ctx.record.specHash,
+    inputs: ctx.record.inputs,
+    jobCreator: ctx.record.jobCreator,
+    jobOfferId: ctx.record.jobOfferId ?? '',
+    dealId,
+    provider: container.resource_provider,
+    txs: ctx.record.txs,
+    ...(ctx.record.cost === undefined ? {} : {cost: ctx.record.cost}),
+    dataId: actual,
+    verification,
+    completedAt: new Date().toISOString(),
+  }
+  const receiptPath = await writeReceipt(dir, receipt)
+  await throwIfJobFailed(dir, dealId, actual)
+  return outcome(ctx.record, {receiptPath})
+}
+
+/**
+ * A job that ran and exited non-zero is an honest result (accepted, paid for), but the run did
+ * not succeed: say so with the job's own stderr, exit 6.
+ */
+async function throwIfJobFailed(dir: string, dealId: string, dataId: string): Promise<void> {
+  const read = async (name: string): Promise<string> => readFile(join(dir, name), 'utf8').catch(() => '')
+  const exitCode = parseExitCodeFile(await read(RESULT_FILES.exitCode))
+  if (exitCode === undefined || exitCode === 0) return
+  const stderr = (await read(RESULT_FILES.stderr)).trimEnd().split('\n').slice(-20).join('\n')
+  throw lilypadError('JOB_FAILED', {
+    message: `The job exited with code ${exitCode}${stderr === '' ? '.' : `; its stderr:\n${stderr}`}`,
+    hints: [`The whole result is in ${dir}: cat ${dir}/stdout ${dir}/stderr`],
+    details: {dealId, dataId, exitCode, outputDir: dir},
+  })
+}
+
+function timedOut(record: RunRecord, state: string, dealId: string | undefined): LilypadError {
+  const refundable = dealId !== undefined && record.protocol === 'onchain' && record.txs.agree !== undefined
+  return lilypadError('JOB_TIMED_OUT', {
+    message: `The job ${state === 'TimeoutMatch' ? 'found no provider in time' : `timed out (${state})`}${dealId === undefined ? '' : ` on deal ${dealId}`}.`,
+    hints: refundable
+      ? [`Get your LP back: lilypad deals refund ${dealId}`]
+      : ['Run it again later, or on another network.'],
+    details: {state, ...(dealId === undefined ? {} : {dealId})},
+  })
+}
+
+/**
+ * Follows a posted run to its end.
+ *
+ * @param ctx - the run's journal record, clients, settings, signal and event sink
+ * @returns the outcome: accepted (with its data ID and receipt), or detached
+ * @throws JOB_FAILED (the provider's error text), JOB_TIMED_OUT, JOB_CANCELLED, JOB_DISPUTED,
+ *   RESULT_MISMATCH, MAX_PRICE_EXCEEDED, LP_BALANCE_TOO_LOW, chain and solver errors, INTERRUPTED
+ *   (with the `lilypad deals wait <id>` hint; the journal keeps the run)
+ */
+export async function followRun(ctx: FollowContext): Promise<RunOutcome> {
+  const stop = new AbortController()
+  const onAbort = (): void => {
+    stop.abort()
+  }
+  ctx.signal.addEventListener('abort', onAbort, {once: true})
+  const waker = createWaker()
+  const relevant = (event: SolverEvent): boolean => {
+    const ids = [ctx.record.jobOfferId, ctx.record.dealId].filter((id) => id !== undefined && id !== '')
+    return (
+      ids.includes(event.job_offer?.id ?? '-') ||
+      ids.includes(event.deal?.id ?? '-') ||
+      ids.includes(event.deal?.job_offer ?? '-')
+    )
+  }
+  const subscription = subscribeEvents({
+    url: ctx.solver.url,
+    type: 'JobCreator',
+    address: ctx.record.jobCreator,
+    signal: stop.signal,
+    filter: relevant,
+    onEvent: () => {
+      waker.wake()
+    },
+    poll: () => {
+      waker.wake()
+      return Promise.resolve()
+    },
+    pollIntervalMs: ctx.pollIntervalMs,
+  }).catch(() => undefined)
+  try {
+    return await followLoop(ctx, waker)
+  } catch (error) {
+    if (ctx.signal.aborted) throw interrupted(ctx.record, error)
+    if (isLilypadError(error) && error.category === 'job') {
+      ctx.record = ctx.journal.update(ctx.record.id, {error: error.message})
+    }
+    throw error
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort)
+    stop.abort()
+    await subscription
+  }
+}
+
+interface Waker {
+  wake(): void
+  /** Resolves on the next wake, after `ms`, or on abort. */
+  wait(ms: number, signal: AbortSignal): Promise<void>
+}
+
+function createWaker(): Waker {
+  let pending = false
+  let resolveWait: (() => void) | undefined
+  return {
+    wake() {
+      pending = true
+      resolveWait?.()
+    },
+    async wait(ms, signal) {
+      if (pending) {
+        pending = false
+        return
+      }
+      const local = new AbortController()
+      const woken = new Promise<void>((resolve) => {
+        resolveWait = resolve
+      })
+      await Promise.race([woken, pause(ms, AbortSignal.any([signal, local.signal]))])
+      local.abort()
+      resolveWait = undefined
+      pending = false
+    },
+  }
+}
+
+async function followLoop(ctx: FollowContext, waker: Waker): Promise<RunOutcome> {
+  const {solver, signal} = ctx
+  let lastState: string | undefined
+  const show = (state: string): void => {
+    if (state === lastState) return
+    lastState = state
+    if (ctx.record.state !== state) ctx.record = ctx.journal.update(ctx.record.id, {state})
+    // The Go CLI never shows these deal-only states: no job offer event carries them.
+    if (state === 'Uploading' || state === 'Downloading') return
+    ctx.emit({type: 'run.state', state, dealId: ctx.record.dealId})
+  }
+  for (;;) {
+    if (signal.aborted) throw interrupted(ctx.record)
+    let dealId = ctx.record.dealId
+    if (dealId === undefined) {
+      const offer = await solver.getJobOffer(ctx.record.jobOfferId ?? '', {signal})
+      if (offer.deal_id === '') {
+        const state = goStateName(offer.state)
+        if (offer.state === GO_STATE.JobOfferCancelled) {
+          throw lilypadError('JOB_CANCELLED', {
+            message: `The solver cancelled job offer ${offer.id}: the targeted provider has no free offer.`,
+            hints: ['Run it without --target, or target another provider.'],
+            details: {jobOfferId: offer.id},
+          })
+        }
+        if (isTerminalState(offer.state)) throw timedOut(ctx.record, state, undefined)
+        await waker.wait(ctx.pollIntervalMs, signal)
+        continue
+      }
+      dealId = offer.deal_id
+      ctx.record = ctx.journal.update(ctx.record.id, {dealId})
+    }
+    const container = await solver.getDeal(dealId, {signal})
+    const state = goStateName(container.state)
+    if (ctx.record.provider === undefined) {
+      const cost = ctx.chain === undefined ? undefined : costOfDeal(container.deal)
+      ctx.record = ctx.journal.update(ctx.record.id, {
+        provider: container.resource_provider,
+        ...(cost === undefined ? {} : {cost: costRecord(cost)}),
+      })
+      ctx.emit({type: 'run.deal', dealId, provider: container.resource_provider, cost})
+    }
+    show(state)
+
+    if (
+      ctx.chain !== undefined &&
+      ctx.record.txs.agree === undefined &&
+      container.state === GO_STATE.DealNegotiating
+    ) {
+      const hash = await agreeOnChain(ctx, container, costOfDeal(container.deal))
+      ctx.emit({type: 'run.tx', name: 'agree', hash, dealId})
+      await reportTx(ctx, dealId, {agree: hash})
+    }
+    if (ctx.detach && (ctx.chain === undefined || ctx.record.txs.agree !== undefined)) {
+      return outcome(ctx.record, {detached: true})
+    }
+
+    if (container.state === GO_STATE.ResultsAccepted && ctx.record.verification !== undefined) {
+      return outcome(ctx.record)
+    }
+    if (isTerminalState(container.state) && container.state !== GO_STATE.ResultsAccepted) {
+      if (container.state === GO_STATE.JobOfferCancelled) {
+        throw lilypadError('JOB_CANCELLED', {message: `Deal ${dealId} was cancelled.`, details: {dealId}})
+      }
+      if (container.state === GO_STATE.MediationAccepted || container.state === GO_STATE.MediationRejected) {
+        throw lilypadError('JOB_DISPUTED', {
+          message: `Deal ${dealId} ended in mediation: ${state}.`,
+          hints: [`lilypad deals show ${dealId}`],
+          details: {dealId, state},
+        })
+      }
+      throw timedOut(ctx.record, state, dealId)
+    }
+
+    const running =
+      container.state === GO_STATE.DealAgreed ||
+      container.state === GO_STATE.ResultsSubmitted ||
+      container.state === GO_STATE.Uploading ||
+      container.state === GO_STATE.Downloading ||
+      container.state === GO_STATE.ResultsAccepted
+    if (running) {
+      const result = await resultOf(solver, dealId, signal)
+      if (result !== undefined && result.error !== '') {
+        const refund =
+          ctx.chain === undefined
+            ? []
+            : [`Get your LP back once the provider's deadline passes: lilypad deals refund ${dealId}`]
+        throw lilypadError('JOB_FAILED', {
+          message: `The job failed on the provider: ${result.error}`,
+          hints: [...refund, 'Try the module locally: lilypad module test <module>.'],
+          details: {dealId, error: result.error},
+        })
+      }
+      if (result !== undefined && result.data_id !== '') {
+        const onChainReady = ctx.chain === undefined || (await agreementOf(ctx.chain, dealId))?.state === 2
+        if (onChainReady) {
+          show('ResultsSubmitted')
+          return await finish(ctx, container, result)
+        }
+      }
+      if (ctx.chain !== undefined && container.state === GO_STATE.DealAgreed) {
+        const agreement = await agreementOf(ctx.chain, dealId)
+        if (
+          agreement !== undefined &&
+          agreement.state === 1 &&
+          (await chainNow(ctx.chain)) > agreement.deadline
+        ) {
+          throw lilypadError('JOB_TIMED_OUT', {
+            message: `The provider did not post a result for deal ${dealId} before its deadline (${new Date(agreement.deadline * 1000).toISOString()}, chain time).`,
+            hints: [`Get your LP back: lilypad deals refund ${dealId}`],
+            details: {dealId, deadline: agreement.deadline},
+          })
+        }
+      }
+    }
+    await waker.wait(ctx.pollIntervalMs, signal)
+  }
+}
