@@ -111,8 +111,15 @@ The job runs on the provider's executor (Wasm, or Docker when an engine answers)
   private onEvent(event: ModuleTestEvent): void {
     if (event.type === 'module.ref-moved' || event.type === 'module.offline') {
       this.addWarning(describeModuleEvent(event))
-    } else if (event.type.startsWith('module.')) {
-      this.reporter.step(describeModuleEvent(event as Parameters<typeof describeModuleEvent>[0]))
+    } else if (
+      event.type === 'module.resolving' ||
+      event.type === 'module.resolved' ||
+      event.type === 'module.cache-hit' ||
+      event.type === 'module.lock-wait' ||
+      event.type === 'module.cloning' ||
+      event.type === 'module.cloned'
+    ) {
+      this.reporter.step(describeModuleEvent(event))
     } else if (event.type === 'module-test.copied') {
       const how = event.source === 'git' ? 'as git would commit them' : 'the whole directory'
       this.reporter.step(`Copied ${event.files} files (${how})`)

@@ -99,7 +99,8 @@ export function formatModuleTest(result: {
   }
   lines.push(
     '',
-    `A provider running this job computes the same data ID: same module, inputs and files give the same bytes. It seeds randomness with the deal ID instead of "${result.seed}", so a module that reads random bytes gets others there.`,
+    'A provider running this job computes the same data ID: the same module, inputs and files give the same bytes.',
+    `(It seeds randomness with the deal ID instead of "${result.seed}": a module that reads random bytes gets others there.)`,
   )
   return lines.join('\n')
 }

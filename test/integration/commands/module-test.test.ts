@@ -4,13 +4,16 @@
  * Docker is pointed at a socket that does not exist: this machine has no engine, and the test must
  * not depend on one that happens to be there.
  */
-import {copyFile, cp, mkdir, readFile, readdir, stat, writeFile} from 'node:fs/promises'
+import {execFile} from 'node:child_process'
+import {copyFile, cp, mkdir, readFile, readdir, stat, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
+import {promisify} from 'node:util'
 
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 
-import {DEFAULT_TEST_SEED} from '../../../src/core/module/test-module.js'
+import {createExecutors} from '../../../src/core/executors/index.js'
+import {DEFAULT_TEST_SEED, type ModuleTestEvent, testModule} from '../../../src/core/module/test-module.js'
 import {FALLBACK_GIT_IDENTITY, scaffoldModule} from '../../../src/core/module/scaffold.js'
 import {computeDataId} from '../../../src/core/results/data-id.js'
 import {makeTempDir, removeTempDir} from '../../helpers/git-fixtures.js'
@@ -33,6 +36,7 @@ type Failed = {ok: false; error: {code: string; message: string; hints: string[]
 let root: string
 let env: Record<string, string>
 let wasmDir: string
+const execFileAsync = promisify(execFile)
 const gitEnv = {PATH: process.env.PATH ?? '/usr/bin:/bin'}
 
 async function scaffold(name: string, template: 'wasm' | 'docker'): Promise<string> {
@@ -194,6 +198,19 @@ describe('lilypad module test: what a local directory runs as', () => {
     expect(untracked.result.exitCode).toBe(0)
   })
 
+  it('copies symbolic links as links, so an entry module reached through one still runs', async () => {
+    const dir = await scaffold('linked', 'wasm')
+    await symlink('module.wasm', join(dir, 'build', 'link.wasm'))
+    const template = join(dir, 'lilypad_module.json.tmpl')
+    await writeFile(
+      template,
+      (await readFile(template, 'utf8')).replace('build/module.wasm', 'build/link.wasm'),
+    )
+    const out = await testJson([dir])
+    expect(out.result.exitCode).toBe(0)
+    expect(await readFile(join(out.result.resultDir, 'stdout'), 'utf8')).toContain('Message: hello')
+  })
+
   it('takes a directory that is not a git repository whole; a non-zero exit is a result, with a warning', async () => {
     // The devnet's failing module: exits with the code it is given and says so on stderr.
     const source = join(ROOT, 'src', 'devnet', 'git', 'modules', 'lilypad-module-fail')
@@ -225,6 +242,40 @@ describe('lilypad module test: what a local directory runs as', () => {
     const out = await testFails([dir])
     expect(out.exitCode).toBe(3)
     expect(out.out.error.code).toBe('MODULE_TEMPLATE_MISSING')
+  })
+})
+
+describe('testModule', () => {
+  it('names default result directories by module and time, counting up when one is taken', async () => {
+    const events: ModuleTestEvent[] = []
+    const dataDir = join(root, 'core-data')
+    const options = {
+      target: wasmDir,
+      inputs: {},
+      dataDir,
+      moduleBase: 'file:///nowhere',
+      executors: await createExecutors({dockerHost: env.DOCKER_HOST}),
+      env: gitEnv,
+      now: () => new Date('2025-03-04T05:06:07.890Z'),
+      onEvent: (event: ModuleTestEvent) => events.push(event),
+    }
+    const one = await testModule(options)
+    const two = await testModule(options)
+    expect(one.resultDir).toBe(join(dataDir, 'module-tests', 'hello-20250304T050607Z'))
+    expect(two.resultDir).toBe(join(dataDir, 'module-tests', 'hello-20250304T050607Z-2'))
+    expect(two.dataId).toBe(one.dataId)
+    expect(one.stdoutHead).toContain('Message: hello')
+    expect(one.stdoutMore).toBe(false)
+    const copied = events.find((event) => event.type === 'module-test.copied')
+    // git itself says which files a commit of this clean tree would carry.
+    const tracked = (await execFileAsync('git', ['ls-files', '-z'], {cwd: wasmDir})).stdout
+      .split('\0')
+      .filter(Boolean)
+    expect(copied).toEqual({type: 'module-test.copied', dir: wasmDir, source: 'git', files: tracked.length})
+    expect(one.module).toMatchObject({kind: 'local', files: tracked.length})
+    expect(events.map((event) => event.type)).toEqual(
+      expect.arrayContaining(['executor.started', 'executor.finished', 'job.data-id']),
+    )
   })
 })
 
