@@ -35,6 +35,7 @@ import {type EngineName, type ExecutionLimits, type Executors, executeJob} from 
 import {type ModuleJobEvent, runModuleJob} from '../executors/module-job.js'
 import {computeDataId} from '../results/data-id.js'
 import {RESULT_FILES} from '../results/layout.js'
+import {throwIfAborted} from '../results/walk.js'
 import {errnoCode} from '../util/errno.js'
 import {type GitEnvironment, runGit} from './git.js'
 import {type ModuleInputs} from './inputs.js'
@@ -235,6 +236,7 @@ async function runLocal(
     const files = git ? await gitFiles(dir, env, options.signal) : await walkFiles(dir)
     let copied = 0
     for (const file of files) {
+      throwIfAborted(options.signal, 'Copying the module')
       if (await copyEntry(join(dir, file), join(checkout, file))) copied += 1
     }
     options.onEvent?.({type: 'module-test.copied', dir, source: git ? 'git' : 'directory', files: copied})
