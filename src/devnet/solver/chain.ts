@@ -6,6 +6,7 @@
 import type {Logger} from 'pino'
 
 import {createChainClient, type ChainClient} from '../../core/chain/client.js'
+import {lilypadError} from '../../core/errors/index.js'
 import {type ControllerEvent, type Follower, followControllerEvents} from '../../core/chain/events.js'
 import {LilypadController__factory} from '../../core/chain/generated/factories/LilypadController__factory.js'
 import {LilypadToken__factory} from '../../core/chain/generated/factories/LilypadToken__factory.js'
@@ -30,10 +31,22 @@ async function minedReceipt(client: ChainClient, hash: string, timeoutMs = 60_00
   for (;;) {
     const receipt = await client.provider.getTransactionReceipt(hash)
     if (receipt !== null) {
-      if (receipt.status !== 1) throw new Error(`transaction ${hash} reverted`)
+      if (receipt.status !== 1) {
+        throw lilypadError('TX_REVERTED', {
+          message: `The solver's registration transaction ${hash} reverted.`,
+          hints: ['Check that chain.users is the LilypadUsers address of this chain.'],
+          details: {txHash: hash},
+        })
+      }
       return
     }
-    if (Date.now() > deadline) throw new Error(`transaction ${hash} was not mined within ${timeoutMs} ms`)
+    if (Date.now() > deadline) {
+      throw lilypadError('TIMEOUT', {
+        message: `The solver's registration transaction ${hash} was not mined within ${timeoutMs / 1000} s.`,
+        hints: ['Check that the chain is producing blocks.'],
+        details: {txHash: hash},
+      })
+    }
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
@@ -62,7 +75,10 @@ export async function registerSolver(
 ): Promise<{updated: boolean; listed: boolean}> {
   const signer = client.signer
   if (signer === undefined || client.address === undefined) {
-    throw new Error('registering the solver needs its private key (chain.privateKey)')
+    throw lilypadError('PRIVATE_KEY_MISSING', {
+      message: 'Registering the solver needs its private key.',
+      hints: ['Pass chain.privateKey, or leave chain.users out to skip registration.'],
+    })
   }
   const registry = LilypadUsers__factory.connect(users, signer)
   const self = client.address

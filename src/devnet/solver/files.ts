@@ -12,6 +12,8 @@ import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {Transform} from 'node:stream'
 
+import {SolverHttpError} from './http.js'
+
 /** The result file name when the upload names none (Go's default). */
 export const DEFAULT_RESULT_FILENAME = 'results.tar'
 
@@ -59,7 +61,8 @@ export function inputsDir(dataDir: string, jobOfferId: string): string {
 }
 
 function safeSegment(id: string): string {
-  if (!/^[A-Za-z0-9]{1,128}$/.test(id)) throw new Error(`unsafe identifier ${JSON.stringify(id)}`)
+  // Route parameters reach here; an ID that is no CID must never become a path.
+  if (!/^[A-Za-z0-9]{1,128}$/.test(id)) throw new SolverHttpError(404, 'deal not found')
   return id
 }
 

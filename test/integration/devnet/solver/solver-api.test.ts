@@ -222,6 +222,8 @@ describe('malformed requests', () => {
     expect((await api(base, 'GET', '/deals/QmNothing/result')).status).toBe(404)
     expect((await api(base, 'GET', '/job_offers/QmNothing')).status).toBe(404)
     expect((await api(base, 'GET', '/deals?state=NoSuchState')).status).toBe(400)
+    const traversal = await api(base, 'GET', '/deals/..%2F..%2Fsolver.db/files', {party: creator})
+    expect(traversal.status).toBe(404)
   })
 })
 

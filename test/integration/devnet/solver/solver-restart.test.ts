@@ -4,7 +4,7 @@
  * directory. Offers, the deal, its file, its transactions and the match decisions are all there,
  * the deal completes, and a pending timeout fires from its stored timestamp.
  */
-import {mkdtemp, rm} from 'node:fs/promises'
+import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -31,6 +31,7 @@ const options = (): object => ({
   protocol: 'solver',
   solverAddress: solverWallet.address,
   timeouts: {matchSeconds: 2},
+  logFile: join(workDir, 'logs', 'solver.log'),
 })
 
 beforeAll(async () => {
@@ -123,6 +124,13 @@ describe('a solver killed mid-deal', () => {
     const transactions = db.prepare('select field, tx_hash from transactions where deal_id = ?').all(dealId)
     db.close()
     expect(decisions).toEqual([{deal: dealId, result: 1}])
+    const log = (await readFile(join(workDir, 'logs', 'solver.log'), 'utf8'))
+      .split('\n')
+      .filter((line) => line !== '')
+    const dealLines = log
+      .map((line) => JSON.parse(line) as {deal_id?: string; msg: string})
+      .filter((l) => l.deal_id === dealId)
+    expect(dealLines.map((l) => l.msg)).toContain('add deal')
     expect(transactions).toEqual([
       {field: 'agree', tx_hash: '0xfeed'},
       {field: 'accept_result', tx_hash: '0x'},

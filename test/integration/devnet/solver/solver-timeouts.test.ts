@@ -1,6 +1,7 @@
 /**
  * The solver's off-chain timeouts (match, execution, download, total) with short configured values,
- * observed on the websocket and through `GET /deals/{id}`, and the rate limit.
+ * observed on the websocket and through `GET /deals/{id}`; the rate limit; and the Go behaviour of
+ * removing a provider's unmatched offers when its websocket closes (an option, on here).
  */
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -30,6 +31,7 @@ beforeAll(async () => {
     solverAddress: solverWallet.address,
     timeouts: {matchSeconds: 0.4, executionSeconds: 0.6, downloadSeconds: 0.6, totalSeconds: 2.5},
     rateLimit: {requests: 40, windowMs: 60_000},
+    removeOffersOnDisconnect: true,
   })
   base = solver.url
   stop = () => solver.stop()
@@ -115,6 +117,27 @@ describe('off-chain timeouts', () => {
     await stateEvent(job.deal_id, 11)
     const deal = (await api(base, 'GET', `/deals/${job.deal_id}`)).json() as DealContainer
     expect(deal.state).toBe(11)
+  })
+})
+
+describe('provider disconnect (removeOffersOnDisconnect)', () => {
+  it("removes a provider's unmatched offers when its ResourceProvider socket closes", async () => {
+    const rp = Wallet.createRandom()
+    const socket = await EventStream.open(base, 'ResourceProvider', rp.address)
+    const from = events.events.length
+    const offer = (
+      await api(base, 'POST', '/resource_offers', {
+        party: rp,
+        body: resourceOfferBody(rp.address, isolated()),
+      })
+    ).json() as {id: string}
+    socket.close()
+    const removed = await events.waitFor((e) => e.event_type === 'ResourceOfferRemoved', from)
+    expect(removed.resource_offer?.id).toBe(offer.id)
+    const left = (
+      await api(base, 'GET', `/resource_offers?resource_provider=${rp.address}`)
+    ).json() as unknown[]
+    expect(left).toEqual([])
   })
 })
 
