@@ -1,0 +1,192 @@
+/**
+ * `lilypad run` against misbehaving providers and the other protocol, one devnet at a time (each
+ * started with the built CLI and stopped by `devnet down`): a lying provider is disputed, the
+ * mediator rejects, the files are not presented and the payment collateral comes back; a
+ * vanishing provider's deal is refunded by `deals refund` once chain time passes its deadline; a
+ * failing provider's error is shown at once; the solver protocol runs with no transaction. The
+ * devnet's keys are refused on another chain without any network access.
+ */
+import {mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterAll, describe, expect, it} from '@jest/globals'
+import {JsonRpcProvider} from 'ethers'
+
+import {LilypadToken__factory} from '../../src/core/chain/generated/factories/LilypadToken__factory.js'
+import {type DevnetState, devnetPrivateKey, processAlive} from '../../src/core/config/index.js'
+import {spawnCli} from '../helpers/run-cli.js'
+
+const LP = 10n ** 18n
+const dirs: string[] = []
+
+interface Devnet {
+  dataDir: string
+  state: DevnetState
+  provider: JsonRpcProvider
+  cli: (
+    args: string[],
+    timeoutMs?: number,
+  ) => Promise<{status: number | null; stdout: string; stderr: string}>
+  lp: (address: string) => Promise<bigint>
+  down: () => Promise<void>
+}
+
+async function startDevnet(flags: string[]): Promise<Devnet> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lilypad-run-faults-'))
+  dirs.push(dataDir)
+  const cli: Devnet['cli'] = async (args, timeoutMs = 60_000) =>
+    spawnCli([...args, '--data-dir', dataDir], {}, {timeoutMs})
+  const up = await cli(['devnet', 'up', ...flags, '--json'], 90_000)
+  expect(up.status).toBe(0)
+  const state = (JSON.parse((await cli(['devnet', 'status', '--json'])).stdout) as {result: DevnetState})
+    .result
+  const provider = new JsonRpcProvider(state.rpcUrl, undefined, {staticNetwork: true, cacheTimeout: -1})
+  return {
+    dataDir,
+    state,
+    provider,
+    cli,
+    lp: async (address) =>
+      LilypadToken__factory.connect(state.contracts.LilypadToken, provider).balanceOf(address),
+    down: async () => {
+      provider.destroy()
+      await cli(['devnet', 'down'])
+      for (const service of state.services) expect(processAlive(service.pid)).toBe(false)
+    },
+  }
+}
+
+afterAll(async () => {
+  for (const dir of dirs) {
+    await spawnCli(['devnet', 'down', '--data-dir', dir], {}, {timeoutMs: 30_000})
+    await rm(dir, {recursive: true, force: true})
+  }
+}, 120_000)
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  )
+}
+
+describe('a lying provider', () => {
+  it('is disputed: the mediator rejects, the payment collateral comes back, nothing is presented', async () => {
+    const net = await startDevnet(['--fault', 'lying'])
+    try {
+      const jc = net.state.accounts.jobCreator
+      const [before, escrow] = await Promise.all([net.lp(jc), net.lp(net.state.contracts.LilypadController)])
+      const run = await net.cli(['run', 'cowsay:v0.0.3', '-i', 'Message=hi', '--json'], 120_000)
+      expect(run.status).toBe(6)
+      const {error} = JSON.parse(run.stdout) as {error: {code: string; details: Record<string, string>}}
+      expect(error.code).toBe('JOB_DISPUTED')
+      expect(error.details.ruling).toBe('rejected')
+      const dir = join(net.dataDir, 'downloaded-files', error.details.dealId ?? '')
+      expect(await exists(dir)).toBe(false)
+      expect(await exists(`${dir}.disputed`)).toBe(true)
+      expect(await exists(`${dir}.receipt.json`)).toBe(false)
+      // Rejected: the job creator gets its payment collateral back and pays the 1 LP mediation fee.
+      expect(await net.lp(jc)).toBe(before - LP)
+      expect(await net.lp(net.state.contracts.LilypadController)).toBe(escrow)
+    } finally {
+      await net.down()
+    }
+  }, 180_000)
+})
+
+describe('a vanishing provider', () => {
+  it('leaves a deal that deals refund claims once chain time passes its deadline: LP back, and more', async () => {
+    const net = await startDevnet(['--fault', 'vanishing'])
+    try {
+      const jc = net.state.accounts.jobCreator
+      const before = await net.lp(jc)
+      const run = await net.cli(['run', 'cowsay:v0.0.3', '-i', 'Message=hi', '--detach', '--json'])
+      expect(run.status).toBe(0)
+      const {dealId} = (JSON.parse(run.stdout) as {result: {dealId: string}}).result
+      const early = await net.cli(['deals', 'refund', dealId, '--json'])
+      expect(early.status).toBe(0)
+      const earlyResult = (
+        JSON.parse(early.stdout) as {result: {tx?: string; note: string; availableAt: number}}
+      ).result
+      expect(earlyResult.tx).toBeUndefined()
+      expect(earlyResult.note).toContain('can claim it after')
+      expect(await net.lp(jc)).toBe(before - 3n * LP)
+      expect((await net.cli(['devnet', 'advance', '3601'])).status).toBe(0)
+      const refund = await net.cli(['deals', 'refund', dealId, '--json'])
+      expect(refund.status).toBe(0)
+      const result = (JSON.parse(refund.stdout) as {result: {tx: string; action: string; state: string}})
+        .result
+      expect(result).toMatchObject({action: 'timeout_submit_result', state: 'TimeoutSubmitResults'})
+      // P + J back, plus the provider's slashed submit collateral S.
+      expect(await net.lp(jc)).toBe(before + LP)
+      const show = await net.cli(['deals', 'show', dealId])
+      expect(show.stdout).toContain('Nobody: the deal has ended.')
+    } finally {
+      await net.down()
+    }
+  }, 180_000)
+})
+
+describe('a failing provider', () => {
+  it("shows the provider's error at once, exit 6, not a timeout", async () => {
+    const net = await startDevnet(['--fault', 'failing'])
+    try {
+      const run = await net.cli(['run', 'cowsay:v0.0.3', '-i', 'Message=hi'], 60_000)
+      expect(run.status).toBe(6)
+      expect(run.stderr).toContain('[JOB_FAILED]')
+      expect(run.stderr).toContain('configured to fail every job')
+      expect(run.stderr).toContain('lilypad deals refund')
+    } finally {
+      await net.down()
+    }
+  }, 120_000)
+})
+
+describe('the solver protocol', () => {
+  it('runs cowsay with no transaction and moves no LP', async () => {
+    const net = await startDevnet(['--protocol', 'solver'])
+    try {
+      const before = await net.lp(net.state.accounts.jobCreator)
+      const run = await net.cli(['run', 'cowsay:v0.0.3', '-i', 'Message=hi', '--json'], 90_000)
+      expect(run.status).toBe(0)
+      const {result} = JSON.parse(run.stdout) as {
+        result: {verified: boolean; txs: Record<string, string>; outputDir: string}
+      }
+      expect(result.verified).toBe(true)
+      expect(result.txs).toEqual({accept_result: '0x'})
+      expect(await readFile(join(result.outputDir, 'stdout'), 'utf8')).toContain('< hi >')
+      expect(await net.lp(net.state.accounts.jobCreator)).toBe(before)
+    } finally {
+      await net.down()
+    }
+  }, 150_000)
+})
+
+describe('the devnet keys elsewhere', () => {
+  it('are refused before anything is sent (WELL_KNOWN_KEY, exit 3)', async () => {
+    const configDir = await mkdtemp(join(tmpdir(), 'lilypad-run-keys-'))
+    dirs.push(configDir)
+    await writeFile(
+      join(configDir, 'config.json'),
+      JSON.stringify({networks: {elsewhere: {extends: 'testnet', solverUrl: 'http://127.0.0.1:9'}}}),
+    )
+    const run = await spawnCli(
+      [
+        'run',
+        'cowsay:v0.0.3',
+        '-i',
+        'Message=hi',
+        '--network',
+        'elsewhere',
+        '--json',
+        '--data-dir',
+        configDir,
+      ],
+      {WEB3_PRIVATE_KEY: devnetPrivateKey('jobCreator'), LILYPAD_CONFIG_DIR: configDir},
+    )
+    expect(run.status).toBe(3)
+    expect((JSON.parse(run.stdout) as {error: {code: string}}).error.code).toBe('WELL_KNOWN_KEY')
+    expect(run.stdout + run.stderr).not.toContain(devnetPrivateKey('jobCreator').slice(2))
+  }, 30_000)
+})
