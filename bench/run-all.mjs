@@ -1,5 +1,6 @@
 // Runs every benchmark; each prints its figures and asserts nothing.
 import {benchCid} from './cid.mjs'
+import {benchDevnet} from './devnet.mjs'
 import {benchGas} from './gas.mjs'
 import {benchRender} from './render.mjs'
 import {benchSolver} from './solver.mjs'
@@ -15,5 +16,7 @@ console.log()
 benchCid()
 console.log()
 await benchWasmJob()
+console.log()
+benchDevnet()
 console.log()
 await benchSolver()

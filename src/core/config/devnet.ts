@@ -54,7 +54,13 @@ export interface DevnetState {
   solverUrl: string
   moduleBase: string
   protocol: 'onchain' | 'solver'
-  contracts: {LilypadToken: string; LilypadUsers: string; LilypadController: string}
+  contracts: {
+    LilypadToken: string
+    LilypadUsers: string
+    LilypadController: string
+    /** Absent on a devnet whose contracts were deployed before the on-chain job creator existed. */
+    LilypadOnChainJobCreator?: string
+  }
   /** The controller's deployment block: where log searches start. */
   deploymentBlock: number
   accounts: Record<DevnetRole, string>
@@ -76,14 +82,20 @@ export function devnetStatePath(dataDir: string): string {
   return join(devnetDir(dataDir), 'state.json')
 }
 
-/** True when a process with this PID exists (and may be signalled by us). */
+/** True when a process with this PID runs (exists and is not a zombie). */
 export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  // A zombie (exited, not yet reaped by its parent or init) still answers signal 0: it is gone.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return true
   }
 }
 

@@ -48,6 +48,7 @@ export interface DevnetSetup {
   deployment?: {
     contracts: {LilypadToken: string; LilypadUsers: string; LilypadController: string}
     blockNumber: number
-    funded: boolean
+    /** Accounts that got their LP once (never again, whatever they hold now). */
+    funded: string[]
   }
 }

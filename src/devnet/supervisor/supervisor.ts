@@ -3,8 +3,9 @@
  * runs the solver, the resource provider(s) and the mediator in-process, each a separate Lilypad party
  * with its own key that reaches the others only over HTTP, websocket and the chain (DESIGN §10).
  */
-import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
-import {dirname} from 'node:path'
+import {createHash} from 'node:crypto'
+import {mkdir, readFile, readdir, rename, writeFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
 import {JsonRpcProvider, Wallet, parseEther, parseUnits} from 'ethers'
 import pino, {type Logger} from 'pino'
@@ -23,7 +24,7 @@ import {deployContracts} from '../../core/chain/deploy.js'
 import {LilypadToken__factory} from '../../core/chain/generated/factories/LilypadToken__factory.js'
 import {SerialSigner} from '../../core/chain/signer.js'
 import {startGitServer} from '../git/git-server.js'
-import {buildModuleRepos} from '../git/repos.js'
+import {MODULE_SOURCES_DIR, buildModuleRepos} from '../git/repos.js'
 import {startMediator} from '../mediator/index.js'
 import {startProvider} from '../provider/index.js'
 import {startSolver} from '../solver/index.js'
@@ -76,6 +77,28 @@ function fileLogger(layout: DevnetLayout, service: string): Logger {
   )
 }
 
+/** A digest of the example modules' sources: the repositories are rebuilt only when it changes. */
+async function sourcesDigest(): Promise<string> {
+  const hash = createHash('sha256')
+  const names = (await readdir(MODULE_SOURCES_DIR, {recursive: true, withFileTypes: true}))
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort()
+  for (const name of names)
+    hash.update(`${name.slice(MODULE_SOURCES_DIR.length)}\0`).update(await readFile(name))
+  return hash.digest('hex')
+}
+
+/** Builds the example module repositories unless the same sources were built there before. */
+async function moduleRepos(dir: string, signal: AbortSignal | undefined): Promise<void> {
+  const stamp = join(dir, '.sources.sha256')
+  const digest = await sourcesDigest()
+  const built = await readFile(stamp, 'utf8').catch(() => '')
+  if (built === digest) return
+  await buildModuleRepos(dir, {signal})
+  await writeFile(stamp, digest)
+}
+
 /** Account index of resource provider `i`. */
 function providerAccount(i: number): DevnetRole | number {
   return i === 0 ? 'resourceProvider' : EXTRA_PROVIDER_ACCOUNT + i - 1
@@ -105,7 +128,7 @@ async function deployAndFund(
   }
   if (deployment === undefined) {
     const deployed = await deployContracts(admin, {timeoutMs: 30_000})
-    deployment = {contracts: deployed.addresses, blockNumber: deployed.blockNumber, funded: false}
+    deployment = {contracts: deployed.addresses, blockNumber: deployed.blockNumber, funded: []}
     log.info({contracts: deployed.addresses}, 'contracts deployed')
   }
   const token = LilypadToken__factory.connect(deployment.contracts.LilypadToken, admin)
@@ -115,13 +138,16 @@ async function deployAndFund(
     devnetAddress('jobCreator'),
     ...Array.from({length: providers}, (_, i) => devnetAddress(providerAccount(i))),
   ]
+  const faucet = devnetAddress('faucet')
+  const funded = new Set(deployment.funded)
   const pending = []
-  if (!deployment.funded) pending.push(await token.transfer(devnetAddress('faucet'), FAUCET_LP))
-  for (const party of parties) {
-    if ((await token.balanceOf(party)) === 0n) pending.push(await token.transfer(party, PARTY_LP))
+  for (const account of [faucet, ...parties]) {
+    if (funded.has(account)) continue
+    pending.push(await token.transfer(account, account === faucet ? FAUCET_LP : PARTY_LP))
+    funded.add(account)
   }
   await Promise.all(pending.map((tx) => tx.wait()))
-  return {...deployment, funded: true}
+  return {...deployment, funded: [...funded]}
 }
 
 /**
@@ -146,6 +172,10 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
     },
     ...(previous.deployment === undefined ? {} : {deployment: previous.deployment}),
   }
+  const started = Date.now()
+  const phase = (name: string): void => {
+    log.info({ms: Date.now() - started}, name)
+  }
   const stops: (() => Promise<void>)[] = []
   const services: DevnetService[] = []
   const stopAll = async (): Promise<void> => {
@@ -169,7 +199,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
         logFile: layout.log('anvil'),
         signal: options.signal,
       }),
-      buildModuleRepos(layout.git, {signal: options.signal}).then(() =>
+      moduleRepos(layout.git, options.signal).then(() =>
         startGitServer({
           baseDir: layout.git,
           port: setup.ports.git,
@@ -180,6 +210,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
         }),
       ),
     ])
+    phase('chain and git server up')
     stops.push(
       () => anvil.stop(),
       () => git.stop(),
@@ -199,6 +230,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
     })
     await keepChainTimeMonotonic(rpc)
     const deployment = await deployAndFund(rpc, setup, providers, log)
+    phase('contracts ready')
     setup.deployment = deployment
     await writeJsonAtomically(layout.setup, setup)
     const {contracts} = deployment
@@ -221,6 +253,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
       logFile: layout.log('solver'),
     })
     stops.push(() => solver.stop())
+    phase('solver up')
     services.push({name: 'solver', pid: process.pid, state: 'running', url: solver.url})
 
     if (setup.protocol === 'onchain') {
@@ -232,6 +265,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
         logger: fileLogger(layout, 'mediator'),
       })
       stops.push(() => mediator.stop())
+      phase('mediator up')
       services.push({name: 'mediator', pid: process.pid, state: 'running'})
     }
 
@@ -255,6 +289,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
       services.push({name, pid: process.pid, state: 'running'})
     }
 
+    phase('providers up')
     const state: DevnetState = {
       version: 1,
       supervisorPid: process.pid,
