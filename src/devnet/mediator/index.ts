@@ -142,8 +142,11 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
   const address: string = chainClient.address
   const log = toLog(options.logger, {service: 'mediator', address})
   const stopping = new AbortController()
+  // Once started, an outer abort stops the service exactly as stop() does (connections closed too).
+  let stop: (() => Promise<void>) | undefined
   const onOuterAbort = (): void => {
-    stopping.abort()
+    if (stop === undefined) stopping.abort()
+    else void stop()
   }
   options.signal?.addEventListener('abort', onOuterAbort, {once: true})
 
@@ -337,20 +340,22 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
     log('info', 'mediator started', {controller: options.chain.controller})
 
     let stopped: Promise<void> | undefined
+    stop = () => {
+      stopped ??= (async () => {
+        options.signal?.removeEventListener('abort', onOuterAbort)
+        stopping.abort()
+        await Promise.allSettled([following.stop(), working])
+        chainClient.destroy()
+        log('info', 'mediator stopped')
+      })()
+      return stopped
+    }
+    if (options.signal?.aborted === true) void stop()
     return {
       address,
       disputes: () => state.value.disputes,
       cursor: () => state.value.cursor,
-      stop: () => {
-        stopped ??= (async () => {
-          options.signal?.removeEventListener('abort', onOuterAbort)
-          stopping.abort()
-          await Promise.allSettled([following.stop(), working])
-          chainClient.destroy()
-          log('info', 'mediator stopped')
-        })()
-        return stopped
-      },
+      stop,
     }
   } catch (error) {
     stopping.abort()

@@ -126,8 +126,11 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
   }
 
   const stopping = new AbortController()
+  // Once started, an outer abort stops the service exactly as stop() does (connections closed too).
+  let stop: (() => Promise<void>) | undefined
   const onOuterAbort = (): void => {
-    stopping.abort()
+    if (stop === undefined) stopping.abort()
+    else void stop()
   }
   options.signal?.addEventListener('abort', onOuterAbort, {once: true})
   // "vanishing" closes this one: no more events, no more polls, nothing posted.
@@ -266,19 +269,21 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     })
 
     let stopped: Promise<void> | undefined
+    stop = () => {
+      stopped ??= (async () => {
+        options.signal?.removeEventListener('abort', onOuterAbort)
+        stopping.abort()
+        await Promise.allSettled([subscription, handler.idle(), offerQueue])
+        chainClient?.destroy()
+        log('info', 'resource provider stopped')
+      })()
+      return stopped
+    }
+    if (options.signal?.aborted === true) void stop()
     return {
       address,
       deals: () => state.value.deals,
-      stop: () => {
-        stopped ??= (async () => {
-          options.signal?.removeEventListener('abort', onOuterAbort)
-          stopping.abort()
-          await Promise.allSettled([subscription, handler.idle(), offerQueue])
-          chainClient?.destroy()
-          log('info', 'resource provider stopped')
-        })()
-        return stopped
-      },
+      stop,
     }
   } catch (error) {
     stopping.abort()
