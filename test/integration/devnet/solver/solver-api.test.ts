@@ -506,6 +506,40 @@ describe('a deal in the solver protocol', () => {
   })
 })
 
+describe('size limits', () => {
+  it('refuses a result tar over the limit with 413 and stores nothing', async () => {
+    const s = isolated()
+    const rp = Wallet.createRandom()
+    await postOffer(rp, resourceOfferBody(rp.address, s))
+    const job = await postJob(creator, jobOfferBody(creator.address, s))
+    const big = await api(base, 'POST', `/deals/${job.json.deal_id}/files`, {
+      party: rp,
+      body: Buffer.alloc((1 << 20) + 1),
+    })
+    expect(big.status).toBe(413)
+    expect(await readdir(join(dataDir, 'job-files', job.json.deal_id))).toEqual([])
+    const files = await api(base, 'GET', `/deals/${job.json.deal_id}/files`, {party: creator})
+    expect(files.status).toBe(404)
+  })
+
+  it('refuses input files over 10 MiB with 413', async () => {
+    const form = new FormData()
+    form.append(
+      'job_offer.json',
+      new Blob([JSON.stringify(jobOfferBody(creator.address, isolated()))]),
+      'job_offer.json',
+    )
+    form.append('inputs.tar', new Blob([Buffer.alloc((10 << 20) + 1)]), 'inputs.tar')
+    const response = await fetch(`${base}/api/v1/job_offers/with_files`, {
+      method: 'POST',
+      headers: rawAuthHeaders(creator),
+      body: form,
+    })
+    expect(response.status).toBe(413)
+    expect((await api(base, 'GET', '/job_offers')).status).toBe(200)
+  })
+})
+
 describe('other routes', () => {
   it('issues a validation token naming the signer', async () => {
     const response = await api(base, 'GET', '/validation_token', {party: provider})
