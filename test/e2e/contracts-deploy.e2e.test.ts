@@ -69,6 +69,7 @@ describe('lilypad contracts deploy', () => {
     expect(deployed.result.chainId).toBe(31337)
     expect(Object.keys(deployed.result.addresses).sort()).toEqual([
       'LilypadController',
+      'LilypadOnChainJobCreator',
       'LilypadToken',
       'LilypadUsers',
     ])

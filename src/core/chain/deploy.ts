@@ -1,14 +1,23 @@
 /**
  * Deploys the protocol to any EVM chain, in a fixed order, and wires it: LilypadToken (the whole
- * initial supply goes to the deployer), LilypadUsers, then LilypadController (escrow, deal storage,
- * payments and mediation in one contract) pointing at both.
+ * initial supply goes to the deployer), LilypadUsers, LilypadController (escrow, deal storage,
+ * payments and mediation in one contract) pointing at both, then LilypadOnChainJobCreator (through
+ * which a smart contract runs a module) pointing at the token and its service account.
  */
-import {type ContractTransactionResponse, type Signer, ZeroAddress, getAddress, isAddress} from 'ethers'
+import {
+  type ContractTransactionResponse,
+  type Signer,
+  ZeroAddress,
+  getAddress,
+  isAddress,
+  parseUnits,
+} from 'ethers'
 
 import {LilypadError, isLilypadError, lilypadError} from '../errors/index.js'
 
 import {toChainError} from './errors.js'
 import {LilypadController__factory} from './generated/factories/LilypadController__factory.js'
+import {LilypadOnChainJobCreator__factory} from './generated/factories/LilypadOnChainJobCreator__factory.js'
 import {LilypadToken__factory} from './generated/factories/LilypadToken__factory.js'
 import {LilypadUsers__factory} from './generated/factories/LilypadUsers__factory.js'
 
@@ -17,7 +26,17 @@ export type ProtocolAddresses = {
   LilypadToken: string
   LilypadUsers: string
   LilypadController: string
+  LilypadOnChainJobCreator: string
 }
+
+/** The on-chain job creator's deposit unless told otherwise: 2 LP, Lilypad's `JOB_PRICE`. */
+export const DEFAULT_JOB_DEPOSIT = parseUnits('2', 18)
+
+/** How long the job-creator service has to answer a job before anyone may refund it (1 hour). */
+export const DEFAULT_JOB_TIMEOUT_SECONDS = 3600
+
+/** Longest job timeout the contract accepts (30 days). */
+const MAX_JOB_TIMEOUT_SECONDS = 30 * 86_400
 
 /** Progress of {@link deployContracts}. */
 export type DeployEvent =
@@ -28,6 +47,12 @@ export type DeployEvent =
 export interface DeployOptions {
   /** Receives results collateral slashed by a mediator's rejection; default: the deployer. */
   treasury?: string | undefined
+  /** The on-chain job creator's service account (settles jobs, earns deposits); default: the deployer. */
+  jobCreatorService?: string | undefined
+  /** LP wei escrowed per on-chain job; default {@link DEFAULT_JOB_DEPOSIT}. */
+  jobDeposit?: bigint | undefined
+  /** Seconds after which anyone may refund an unanswered on-chain job; default 3600. */
+  jobTimeoutSeconds?: number | undefined
   /** Blocks to wait for each deployment (default 1). */
   confirmations?: number
   /** How long to wait for each deployment to be mined (default 120 s). */
@@ -41,9 +66,11 @@ export interface Deployment {
   addresses: ProtocolAddresses
   deployer: string
   treasury: string
-  /** The block of the controller's deployment: where log searches (getDealsForParty) can start. */
+  /** The on-chain job creator's service account, deposit (LP wei) and timeout (s). */
+  jobCreator: {service: string; deposit: bigint; timeoutSeconds: number}
+  /** The block of the controller's deployment: where log searches (getDealsForParty, JobAdded) can start. */
   blockNumber: number
-  /** Total gas of the three deployments. */
+  /** Total gas of the four deployments. */
   gasUsed: bigint
 }
 
@@ -51,9 +78,9 @@ export interface Deployment {
  * Deploys and wires the protocol contracts.
  *
  * @param signer - the deploying account; it receives the whole LP supply
- * @param options - treasury, confirmations, time-out, abort signal, progress
+ * @param options - treasury, job creator service/deposit/timeout, confirmations, time-out, abort signal, progress
  * @returns the addresses, keyed by contract name
- * @throws USAGE (bad treasury), INSUFFICIENT_FUNDS, RPC_UNREACHABLE, TIMEOUT, TX_REVERTED, CHAIN_ERROR,
+ * @throws USAGE (bad treasury, service, deposit or job timeout), INSUFFICIENT_FUNDS, RPC_UNREACHABLE, TIMEOUT, TX_REVERTED, CHAIN_ERROR,
  *   INTERRUPTED; a failure after some contracts were deployed lists them in `details.deployed`
  * @example
  * const {addresses} = await deployContracts(client.signer)
@@ -67,6 +94,28 @@ export async function deployContracts(signer: Signer, options: DeployOptions = {
       hints: [
         'Pass --treasury 0x… (40 hex digits, not the zero address), or leave it out to use the deployer.',
       ],
+    })
+  }
+  const service = options.jobCreatorService ?? deployer
+  if (!isAddress(service) || service === ZeroAddress) {
+    throw lilypadError('USAGE', {
+      message: `The job creator service ${service} is not an address that can send transactions.`,
+      hints: [
+        'Pass --job-creator-service 0x… (40 hex digits, not the zero address), or leave it out to use the deployer.',
+      ],
+    })
+  }
+  const jobDeposit = options.jobDeposit ?? DEFAULT_JOB_DEPOSIT
+  const jobTimeoutSeconds = options.jobTimeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS
+  if (jobDeposit < 0n || !Number.isInteger(jobTimeoutSeconds) || jobTimeoutSeconds < 1) {
+    throw lilypadError('USAGE', {
+      message:
+        'The on-chain job deposit must be 0 or more and the job timeout a whole number of seconds ≥ 1.',
+    })
+  }
+  if (jobTimeoutSeconds > MAX_JOB_TIMEOUT_SECONDS) {
+    throw lilypadError('USAGE', {
+      message: `The on-chain job timeout of ${jobTimeoutSeconds} s is longer than the contract allows (30 days).`,
     })
   }
   const confirmations = options.confirmations ?? 1
@@ -87,7 +136,8 @@ export async function deployContracts(signer: Signer, options: DeployOptions = {
       const receipt = await tx.wait(confirmations, timeoutMs)
       const address = await contract.getAddress()
       gasUsed += receipt?.gasUsed ?? 0n
-      blockNumber = receipt?.blockNumber ?? blockNumber
+      // The earliest block any protocol log can be in (the job creator comes later still).
+      if (name === 'LilypadController') blockNumber = receipt?.blockNumber ?? blockNumber
       options.onEvent?.({type: 'deploy.mined', contract: name, address, gasUsed: receipt?.gasUsed ?? 0n})
       deployed[name] = address
       return address
@@ -117,10 +167,19 @@ export async function deployContracts(signer: Signer, options: DeployOptions = {
   const controller = await deploy('LilypadController', () =>
     new LilypadController__factory(signer).deploy(token, users, treasury),
   )
+  const jobCreator = await deploy('LilypadOnChainJobCreator', () =>
+    new LilypadOnChainJobCreator__factory(signer).deploy(token, service, jobDeposit, jobTimeoutSeconds),
+  )
   return {
-    addresses: {LilypadToken: token, LilypadUsers: users, LilypadController: controller},
+    addresses: {
+      LilypadToken: token,
+      LilypadUsers: users,
+      LilypadController: controller,
+      LilypadOnChainJobCreator: jobCreator,
+    },
     deployer,
     treasury: getAddress(treasury),
+    jobCreator: {service: getAddress(service), deposit: jobDeposit, timeoutSeconds: jobTimeoutSeconds},
     blockNumber,
     gasUsed,
   }

@@ -77,7 +77,12 @@ async function chainErrorOf(fn: () => Promise<unknown>, action = 'test'): Promis
 describe('deployContracts', () => {
   it('deploys and wires the protocol, the whole supply to the deployer', async () => {
     const {addresses} = deployment
-    expect(Object.keys(addresses)).toEqual(['LilypadToken', 'LilypadUsers', 'LilypadController'])
+    expect(Object.keys(addresses)).toEqual([
+      'LilypadToken',
+      'LilypadUsers',
+      'LilypadController',
+      'LilypadOnChainJobCreator',
+    ])
     const token = LilypadToken__factory.connect(addresses.LilypadToken, client.provider)
     const controller = LilypadController__factory.connect(addresses.LilypadController, client.provider)
     expect(await token.symbol()).toBe('LP')
