@@ -40,6 +40,12 @@ export const ENV_VARS = [
     description: 'Private key of the account that pays for jobs (hex). Never pass it as a flag.',
     secret: true,
   },
+  {
+    name: 'LILYPAD_PASSWORD_FILE',
+    description:
+      'File whose first line is the keystore password, for scripts; `--password-file` wins. Without either, the password is asked on a terminal.',
+    secret: false,
+  },
   {name: 'WEB3_RPC_URL', description: 'EVM JSON-RPC endpoint; overrides the network profile.', secret: false},
   {
     name: 'LILYPAD_CONTENT_TYPE',

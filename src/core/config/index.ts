@@ -10,6 +10,8 @@ export {
   type ResolvedConfig,
   resolveConfig,
   type ResolveConfigOptions,
+  setDefaultNetwork,
+  writeConfigFile,
 } from './load-config.js'
 export {
   BUILTIN_NETWORKS,

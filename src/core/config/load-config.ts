@@ -3,12 +3,14 @@
  * flag → environment variable → user config file → network profile → built-in default.
  * Every value remembers where it came from, so the CLI can explain itself.
  */
-import {readFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {randomBytes} from 'node:crypto'
+import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
 import {Ajv} from 'ajv'
 
 import {lilypadError} from '../errors/index.js'
+import {type DefaultAccount, defaultAccount, keystoreDir} from '../wallet/keystore.js'
 import {devnetPrivateKey, runningDevnet} from './devnet.js'
 import {type EnvSnapshot, readEnv, secretValues} from './env.js'
 import {
@@ -62,10 +64,18 @@ export interface ResolvedConfig {
   }>
   /** Secret values to redact from everything the CLI prints. */
   secrets: readonly string[]
-  /** The paying account's private key, if one is available. Never print it. */
+  /**
+   * The paying account's private key, if one is available. Never print it. A keystore account's key
+   * is `undefined` here until it is unlocked with its password (`unlockConfig` in core/wallet).
+   */
   privateKey: string | undefined
-  /** Where the key came from: WEB3_PRIVATE_KEY, or the running devnet's job creator (`local` only). */
-  keySource: 'env' | 'devnet' | undefined
+  /**
+   * Where the key comes from, first match wins: WEB3_PRIVATE_KEY, the keystore's default account,
+   * then (on `local` only) the devnet's job creator.
+   */
+  keySource: 'env' | 'keystore' | 'devnet' | undefined
+  /** The keystore's default account when it is the one that signs (`keySource` is `keystore`). */
+  keystoreAccount: DefaultAccount | undefined
   /** On a devnet profile: whether its devnet runs (the profile then carries its live endpoints). */
   devnet: 'running' | 'stopped' | undefined
 }
@@ -307,8 +317,15 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
             mediation: live.contracts.LilypadController,
           },
         }
+  const stored =
+    env.WEB3_PRIVATE_KEY === undefined && options.configDir !== undefined
+      ? // A broken keystore must not stop commands that sign nothing; `wallet show` and `doctor` report it.
+        await defaultAccount(keystoreDir(options.configDir)).catch(() => undefined)
+      : undefined
   const devnetKey =
-    profile.devnet && env.WEB3_PRIVATE_KEY === undefined ? devnetPrivateKey('jobCreator') : undefined
+    profile.devnet && env.WEB3_PRIVATE_KEY === undefined && stored === undefined
+      ? devnetPrivateKey('jobCreator')
+      : undefined
 
   return Object.freeze({
     network: defineNetwork({...network, moduleBase: network.moduleBase.replace(/\/+$/, '')}),
@@ -322,7 +339,68 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     }),
     secrets: Object.freeze(secretValues(env)),
     privateKey: env.WEB3_PRIVATE_KEY ?? devnetKey,
-    keySource: env.WEB3_PRIVATE_KEY !== undefined ? 'env' : devnetKey === undefined ? undefined : 'devnet',
+    keySource:
+      env.WEB3_PRIVATE_KEY !== undefined
+        ? 'env'
+        : stored !== undefined
+          ? 'keystore'
+          : devnetKey === undefined
+            ? undefined
+            : 'devnet',
+    keystoreAccount: stored,
     devnet: profile.devnet ? (live === undefined ? 'stopped' : 'running') : undefined,
   })
+}
+
+/**
+ * Writes the user config file after validating it, through a temporary file and a rename, so a
+ * reader never sees half a file and an invalid file is never written.
+ *
+ * @param path - path of `config.json`
+ * @param value - the whole file
+ * @throws CONFIG_INVALID when `value` does not match the schema or the file cannot be written
+ * @example
+ * await writeConfigFile(join(configDir, 'config.json'), {...file, network: 'testnet'})
+ */
+export async function writeConfigFile(path: string, value: ConfigFile): Promise<void> {
+  validateConfigFile ??= new Ajv({allErrors: true, strict: true}).compile(CONFIG_SCHEMA)
+  if (!validateConfigFile(value)) {
+    const problems = (validateConfigFile.errors ?? []).map(
+      (e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`,
+    )
+    throw lilypadError('CONFIG_INVALID', {
+      message: `Refusing to write an invalid config file ${path}: ${problems.join('; ')}.`,
+      details: {path, problems},
+    })
+  }
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  try {
+    await mkdir(dirname(path), {recursive: true})
+    await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, {encoding: 'utf8', flag: 'wx'})
+    await rename(temp, path)
+  } catch (error) {
+    await rm(temp, {force: true})
+    throw lilypadError('CONFIG_INVALID', {
+      message: `Cannot write the config file ${path}: ${(error as Error).message}`,
+      hints: [`Check that ${dirname(path)} is writable.`],
+      details: {path},
+      cause: error,
+    })
+  }
+}
+
+/**
+ * Makes `name` the default network in the config file under `configDir`, keeping everything else.
+ *
+ * @returns the path of the config file
+ * @throws UNKNOWN_NETWORK when no built-in or user profile has that name; CONFIG_INVALID
+ * @example
+ * await setDefaultNetwork('/home/me/.config/lilypad', 'testnet')
+ */
+export async function setDefaultNetwork(configDir: string, name: string): Promise<string> {
+  const path = join(configDir, 'config.json')
+  const file = (await readConfigFile(path)) ?? {}
+  buildProfile(name, file)
+  await writeConfigFile(path, {...file, network: name})
+  return path
 }

@@ -1,0 +1,17 @@
+export {
+  CLOCK_TOLERANCE_MS,
+  type CheckId,
+  type CheckStatus,
+  type DoctorCheck,
+  type DoctorEvent,
+  type DoctorOptions,
+  type DoctorReport,
+  MINIMUM_GIT,
+  MINIMUM_NODE,
+  RUN_GAS,
+  TESTNET_FAUCETS,
+  checkError,
+  failureCategory,
+  preflight,
+  runDoctor,
+} from './doctor.js'
