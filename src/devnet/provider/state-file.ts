@@ -6,6 +6,7 @@
 import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
+import {lilypadError} from '../../core/errors/index.js'
 import {errnoCode} from '../../core/util/errno.js'
 
 /** A persisted JSON document. */
@@ -19,14 +20,23 @@ export interface StateFile<T> {
 /**
  * Loads `path` (or `initial` when it does not exist yet) and returns a handle that persists updates.
  *
- * @throws the file system's error when the file exists but cannot be read or is not JSON
+ * @throws DEVNET_START_FAILED when the file exists but cannot be read or is not JSON
  */
 export async function openStateFile<T>(path: string, initial: () => T): Promise<StateFile<T>> {
   let value: T
   try {
     value = JSON.parse(await readFile(path, 'utf8')) as T
   } catch (error) {
-    if (errnoCode(error) !== 'ENOENT') throw error
+    if (errnoCode(error) !== 'ENOENT') {
+      throw lilypadError('DEVNET_START_FAILED', {
+        message: `Cannot read the service state ${path}: ${error instanceof Error ? error.message : String(error)}.`,
+        hints: [
+          'Move the file away to start this service afresh (it will forget the deals it handled), or run lilypad devnet reset.',
+        ],
+        details: {path},
+        cause: error,
+      })
+    }
     value = initial()
   }
   await mkdir(dirname(path), {recursive: true})
