@@ -3,6 +3,7 @@ import {benchCid} from './cid.mjs'
 import {benchDevnet} from './devnet.mjs'
 import {benchGas} from './gas.mjs'
 import {benchRender} from './render.mjs'
+import {benchRun} from './run.mjs'
 import {benchSolver} from './solver.mjs'
 import {benchStartup} from './startup.mjs'
 import {benchWasmJob} from './wasm-job.mjs'
@@ -20,3 +21,5 @@ console.log()
 benchDevnet()
 console.log()
 await benchSolver()
+console.log()
+await benchRun()
