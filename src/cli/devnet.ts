@@ -17,4 +17,4 @@ export {
   devnetStatus,
   devnetUp,
   ensureDevnet,
-} from '../devnet/index.js'
+} from '../devnet/supervisor/control.js'

@@ -9,7 +9,7 @@ import {open, readFile, readdir, rm, stat} from 'node:fs/promises'
 import {basename} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {JsonRpcProvider, Wallet, getAddress} from 'ethers'
+import {JsonRpcProvider, Wallet, getAddress, parseEther, parseUnits} from 'ethers'
 import lockfile from 'proper-lockfile'
 
 import {
@@ -26,7 +26,6 @@ import {toChainError} from '../../core/chain/errors.js'
 import {lilypadError} from '../../core/errors/index.js'
 import {devnetLayout, type DevnetSetup} from './layout.js'
 import {stopPid} from './processes.js'
-import {fundAmounts, runSupervisor, type RunningDevnet} from './supervisor.js'
 
 /** Progress of the devnet commands. */
 export type DevnetEvent =
@@ -173,7 +172,9 @@ export async function devnetForeground(
     })
   }
   const started = Date.now()
-  const devnet: RunningDevnet = await runSupervisor(options)
+  // The services' code loads only here: the other devnet commands stay light.
+  const {runSupervisor} = await import('./supervisor.js')
+  const devnet = await runSupervisor(options)
   options.onEvent?.({type: 'devnet.ready', state: devnet.state, ms: Date.now() - started})
   options.onReady?.(devnet.state)
   await new Promise<void>((resolve) => {
@@ -300,7 +301,7 @@ export async function devnetFund(options: {
   }
   let amounts: {eth: bigint; lp: bigint}
   try {
-    amounts = fundAmounts(options.eth, options.lp)
+    amounts = {eth: parseEther(options.eth), lp: parseUnits(options.lp, 18)}
   } catch {
     throw lilypadError('USAGE', {
       message: 'Amounts must be decimal numbers of ETH and LP, e.g. --eth 1 --lp 100.',

@@ -7,7 +7,7 @@ import {createHash} from 'node:crypto'
 import {mkdir, readFile, readdir, rename, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
-import {JsonRpcProvider, Wallet, parseEther, parseUnits} from 'ethers'
+import {JsonRpcProvider, Wallet, parseUnits} from 'ethers'
 import pino, {type Logger} from 'pino'
 
 import {
@@ -330,9 +330,4 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
     await stopAll()
     throw error
   }
-}
-
-/** ETH and LP for `fund`, as wei. */
-export function fundAmounts(eth: string, lp: string): {eth: bigint; lp: bigint} {
-  return {eth: parseEther(eth), lp: parseUnits(lp, 18)}
 }

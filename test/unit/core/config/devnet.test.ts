@@ -3,9 +3,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from '@jest/globals'
-import {Wallet} from 'ethers'
+import {HDNodeWallet, Mnemonic, Wallet} from 'ethers'
 
 import {
+  DEVNET_MNEMONIC,
   type DevnetState,
   devnetAddress,
   devnetPrivateKey,
@@ -61,6 +62,17 @@ async function writeState(value: DevnetState): Promise<void> {
 }
 
 describe('the devnet accounts', () => {
+  it('are the first ten accounts of the public mnemonic', () => {
+    const mnemonic = Mnemonic.fromPhrase(DEVNET_MNEMONIC)
+    for (let i = 0; i < 10; i += 1) {
+      const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`)
+      expect(devnetAddress(i)).toBe(wallet.address)
+      expect(devnetPrivateKey(i)).toBe(wallet.privateKey)
+      expect(isWellKnownKey(wallet.privateKey.toUpperCase().replace('0X', '0x'))).toBe(true)
+    }
+    expect(() => devnetAddress(10)).toThrow(RangeError)
+  })
+
   it('follow the order of the Lilypad dev stack on the public mnemonic', () => {
     expect(devnetAddress('admin')).toBe('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266')
     expect(devnetAddress('solver')).toBe('0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC')
