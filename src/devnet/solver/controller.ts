@@ -141,14 +141,17 @@ export class SolverController {
       state: GO_STATE.DealNegotiating,
       job_offer: {...offer, id},
     }
-    this.#store.putJobOffer(container)
-    this.#log.info({job_offer_id: id, job_creator: offer.job_creator}, 'add job offer')
-    this.#emit(event('JobOfferAdded', {job_offer: container}))
-    this.#waitingJobs.set(id, container)
-    // A new offer has no decisions yet: no pair needs looking up.
-    this.#matchJobOffer(container, [...this.#openOffers.values()], () => false)
-    this.#schedule(id)
-    return this.#store.getJobOffer(id) ?? container
+    // The offer and its match commit together: one write to disk per offer.
+    return this.#store.transaction(() => {
+      this.#store.putJobOffer(container)
+      this.#log.info({job_offer_id: id, job_creator: offer.job_creator}, 'add job offer')
+      this.#emit(event('JobOfferAdded', {job_offer: container}))
+      this.#waitingJobs.set(id, container)
+      // A new offer has no decisions yet: no pair needs looking up.
+      this.#matchJobOffer(container, [...this.#openOffers.values()], () => false)
+      this.#schedule(id)
+      return this.#store.getJobOffer(id) ?? container
+    })
   }
 
   /**
@@ -174,12 +177,17 @@ export class SolverController {
       state: GO_STATE.DealNegotiating,
       resource_offer: {...offer, id},
     }
-    this.#store.putResourceOffer(container)
-    this.#log.info({resource_offer_id: id, resource_provider: offer.resource_provider}, 'add resource offer')
-    this.#emit(event('ResourceOfferAdded', {resource_offer: container}))
-    this.#openOffers.set(id, container)
-    this.#matchResourceOffer(container)
-    return this.#store.getResourceOffer(id) ?? container
+    return this.#store.transaction(() => {
+      this.#store.putResourceOffer(container)
+      this.#log.info(
+        {resource_offer_id: id, resource_provider: offer.resource_provider},
+        'add resource offer',
+      )
+      this.#emit(event('ResourceOfferAdded', {resource_offer: container}))
+      this.#openOffers.set(id, container)
+      this.#matchResourceOffer(container)
+      return this.#store.getResourceOffer(id) ?? container
+    })
   }
 
   /** Removes a provider's unmatched offers (the Go solver's websocket-disconnect behaviour). */
@@ -277,10 +285,13 @@ export class SolverController {
       mediator: '',
     }
     const {jobOffer, resourceOffer} = this.#store.transaction(() => {
+      // The refusals, and the chosen pair with its deal. Go also stores the other pairs that
+      // matched; they can never be consulted (the job is matched), so they are not written.
       this.#store.putDecisions(
-        decisions.map((decision) =>
-          decision.resource_offer === offer.id ? {...decision, deal: deal.id} : decision,
-        ),
+        decisions.flatMap((decision) => {
+          if (decision.resource_offer === offer.id) return [{...decision, deal: deal.id}]
+          return decision.result ? [] : [decision]
+        }),
       )
       if (this.#store.getDeal(deal.id) === undefined) this.#store.putDeal(container)
       return {
