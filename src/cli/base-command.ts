@@ -9,10 +9,12 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {type ResolvedConfig, readEnv, resolveConfig, secretValues} from '../core/config/index.js'
 import {type ErrorCategory, type LilypadError, isLilypadError, lilypadError} from '../core/errors/index.js'
 import {redact, redactDeep} from '../core/util/redact.js'
+import {needsPassword, unlockConfig} from '../core/wallet/index.js'
 import {formatError, formatWarning, writeStderr, writeStdout} from '../ui/errors.js'
 import {toJsonSafe} from '../ui/json.js'
 import {type Reporter, createReporter} from '../ui/reporter.js'
 import {exitCodeFor} from './exit-codes.js'
+import {withPassword} from './password.js'
 
 /** The `--json` envelope of a successful command. */
 export interface SuccessEnvelope<T> {
@@ -108,16 +110,35 @@ export abstract class LilypadCommand<T extends object> extends Command {
     return result
   }
 
-  /** Resolves the effective configuration (flag → env → config file → profile). */
+  /**
+   * Resolves the effective configuration (flag → env → config file → profile). With `unlock`, a
+   * keystore account's key is decrypted (password from `--password-file`, LILYPAD_PASSWORD_FILE or
+   * a terminal prompt) and added to the secrets every output is redacted of.
+   */
   protected async loadConfig(
-    flags: Partial<BaseFlags> & {'data-dir'?: string | undefined},
+    flags: Partial<BaseFlags> & {'data-dir'?: string | undefined; 'password-file'?: string | undefined},
+    options: {unlock?: boolean} = {},
   ): Promise<ResolvedConfig> {
-    const config = await resolveConfig({
+    let config = await resolveConfig({
       flags: {network: flags.network, dataDir: flags['data-dir']},
       configDir: this.config.configDir,
     })
     this.secrets = config.secrets
+    if (options.unlock === true && needsPassword(config)) {
+      const locked = config
+      config = await withPassword(
+        flags['password-file'],
+        `Password for ${locked.keystoreAccount?.address ?? 'the keystore account'}: `,
+        async (password) => unlockConfig(locked, password),
+      )
+      this.secrets = config.secrets
+    }
     return config
+  }
+
+  /** Adds values (a typed password, a key read on stdin) to what every output is redacted of. */
+  protected addSecrets(...values: string[]): void {
+    this.secrets = [...this.secrets, ...values]
   }
 
   /** Records a warning: stderr for humans, `warnings[]` under `--json`. */

@@ -17,3 +17,8 @@ export const dataDirFlag = Flags.string({
   summary: 'Data directory (module cache, results). Default: $DATA_DIR or /tmp/lilypad/data.',
   helpGroup: 'GLOBAL',
 })
+
+/** `--password-file`, for the keystore password in scripts (never the password itself). */
+export const passwordFileFlag = Flags.string({
+  summary: 'File whose first line is the keystore password (default $LILYPAD_PASSWORD_FILE, else asked).',
+})

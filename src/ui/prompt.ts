@@ -2,6 +2,7 @@
  * Minimal interactive prompts on stderr; only called when stdin and stderr are terminals.
  */
 import {createInterface} from 'node:readline/promises'
+import {Writable} from 'node:stream'
 
 /** Asks for one of `choices`; an empty answer takes `fallback`. */
 export async function promptChoice<T extends string>(
@@ -20,4 +21,33 @@ export async function promptChoice<T extends string>(
   } finally {
     rl.close()
   }
+}
+
+/**
+ * Asks for a secret without echoing it (a password, a private key). The answer is never written
+ * anywhere; only a line break follows the question.
+ */
+export async function promptSecret(question: string): Promise<string> {
+  let muted = false
+  const output = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      if (!muted) process.stderr.write(chunk)
+      callback()
+    },
+  })
+  const rl = createInterface({input: process.stdin, output, terminal: true})
+  try {
+    process.stderr.write(question)
+    muted = true
+    return await rl.question('')
+  } finally {
+    muted = false
+    rl.close()
+    process.stderr.write('\n')
+  }
+}
+
+/** True when prompts can be shown: stdin and stderr are terminals. */
+export function canPrompt(): boolean {
+  return process.stdin.isTTY && process.stderr.isTTY
 }

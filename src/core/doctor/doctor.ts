@@ -735,7 +735,18 @@ export function checkError(failed: DoctorCheck, checks: readonly DoctorCheck[] =
         ? `${failed.title}: ${failed.detail} (${failures.length - 1} more check${failures.length === 2 ? '' : 's'} failed)`
         : `${failed.title}: ${failed.detail}`,
     hints: failed.fix,
-    details: {check: failed.id, failed: failures.map((item) => item.id)},
+    details: {
+      check: failed.id,
+      failed: failures.map((item) => item.id),
+      checks: checks.map((item) => ({
+        id: item.id,
+        title: item.title,
+        status: item.status,
+        detail: item.detail,
+        fix: [...item.fix],
+        ...(item.code === undefined ? {} : {code: item.code}),
+      })),
+    },
   })
 }
 
