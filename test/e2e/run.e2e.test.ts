@@ -129,6 +129,34 @@ describe('lilypad run', () => {
     expect(outputs.length).toBeGreaterThan(0)
   }, 90_000)
 
+  it('runs a module made by module init --template wasm from a file:// repository, re-executed here before paying', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'lilypad-run-init-'))
+    try {
+      const dir = join(work, 'my-module')
+      expect((await spawnCli(['module', 'init', dir, '--template', 'wasm', '--yes'])).status).toBe(0)
+      const run = await cli(
+        ['run', `file://${dir}:v0.1.0`, '-i', 'Message=hello', '--verify', 'reexecute', '--json'],
+        90_000,
+      )
+      expect(run.status).toBe(0)
+      const {result} = JSON.parse(run.stdout) as {
+        result: {verification: string; dataId: string; outputDir: string}
+      }
+      expect(result.verification).toBe('reexecuted')
+      expect(await computeDataId(result.outputDir)).toBe(result.dataId)
+    } finally {
+      await rm(work, {recursive: true, force: true})
+    }
+  }, 120_000)
+
+  it('warns that --verify none accepts without checking', async () => {
+    const run = await cli(['run', 'cowsay:v0.0.3', '-i', 'Message=trust', '--verify', 'none', '--json'])
+    expect(run.status).toBe(0)
+    const {result, warnings} = JSON.parse(run.stdout) as {result: {verification: string}; warnings: string[]}
+    expect(result.verification).toBe('skipped')
+    expect(warnings.join('\n')).toContain('--verify none')
+  }, 90_000)
+
   it('shows a failing job with its stderr and exits 6', async () => {
     const run = await cli(['run', 'fail:v0.1.0', '-i', 'ExitCode=7'])
     expect(run.status).toBe(6)
