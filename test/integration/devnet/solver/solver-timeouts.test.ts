@@ -1,7 +1,8 @@
 /**
  * The solver's off-chain timeouts (match, execution, download, total) with short configured values,
  * observed on the websocket and through `GET /deals/{id}`; the rate limit; and the Go behaviour of
- * removing a provider's unmatched offers when its websocket closes (an option, on here).
+ * removing a provider's unmatched offers when its websocket closes (an option, on here); the
+ * version gate and the job offer capacity.
  */
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -32,6 +33,8 @@ beforeAll(async () => {
     timeouts: {matchSeconds: 0.4, executionSeconds: 0.6, downloadSeconds: 0.6, totalSeconds: 2.5},
     rateLimit: {requests: 40, windowMs: 60_000},
     removeOffersOnDisconnect: true,
+    minimumVersion: 'v2.0.0',
+    limits: {maxJobOfferCapacity: 3},
   })
   base = solver.url
   stop = () => solver.stop()
@@ -138,6 +141,35 @@ describe('provider disconnect (removeOffersOnDisconnect)', () => {
       await api(base, 'GET', `/resource_offers?resource_provider=${rp.address}`)
     ).json() as unknown[]
     expect(left).toEqual([])
+  })
+})
+
+describe('admission', () => {
+  it('refuses a client older than the minimum version with the Go text', async () => {
+    const response = await api(base, 'POST', '/job_offers', {
+      party: creator,
+      body: jobOfferBody(creator.address, isolated()),
+      headers: {'X-Lilypad-Version': 'v1.9.0'},
+    })
+    expect(response.status).toBe(403)
+    expect(response.text).toBe(
+      'Please update to minimum supported version v2.0.0 or newer: https://github.com/Lilypad-Tech/lilypad/releases\n',
+    )
+  })
+
+  it('answers "network busy" once more than the capacity of job offers wait unmatched', async () => {
+    const s = isolated()
+    const responses = await Promise.all(
+      Array.from({length: 6}, () =>
+        api(base, 'POST', '/job_offers', {party: creator, body: jobOfferBody(creator.address, s)}),
+      ),
+    )
+    const statuses = responses.map((r) => r.status)
+    expect(statuses.filter((status) => status === 200)).toHaveLength(4)
+    expect(responses.filter((r) => r.status === 503).map((r) => r.text)).toEqual([
+      'network busy\n',
+      'network busy\n',
+    ])
   })
 })
 
