@@ -9,6 +9,8 @@ export interface PathGas {
 export interface GasReport {
   paths: Record<string, PathGas>
   other: Record<string, number>
+  /** The on-chain job creator's calls (runJob, submitResults, failJob, refundTimedOut, approve). */
+  jobs: Record<string, number>
   sizes: Record<string, number>
   deployGas: Record<string, number>
 }

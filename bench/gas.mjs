@@ -1,5 +1,6 @@
 // Gas of every protocol call and of each party's whole path, measured with real transactions on a private
-// anvil (receipt.gasUsed), plus bytecode sizes. Prints tables; asserts nothing.
+// anvil (receipt.gasUsed), the on-chain job creator's calls (runJob through ExampleClient, submitResults
+// with its callback, failJob, refundTimedOut), plus bytecode sizes. Prints tables; asserts nothing.
 import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
@@ -12,7 +13,13 @@ import {ContractFactory, JsonRpcProvider, Signature, Wallet, parseEther} from 'e
 const require = createRequire(import.meta.url)
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const ARTIFACTS = join(ROOT, 'dist', 'contracts')
-const CONTRACTS = ['LilypadToken', 'LilypadUsers', 'LilypadController']
+const CONTRACTS = [
+  'LilypadToken',
+  'LilypadUsers',
+  'LilypadController',
+  'LilypadOnChainJobCreator',
+  'ExampleClient',
+]
 const KEY0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80' // anvil dev account #0
 const LP = (n) => parseEther(String(n))
 
@@ -156,10 +163,24 @@ export async function benchGas({log = console.log} = {}) {
       treasury,
       {nonce: adminNonce++},
     )
+    const service = Wallet.createRandom().connect(provider)
+    await provider.send('anvil_setBalance', [service.address, '0xde0b6b3a7640000'])
+    const jobCreator = await factories.LilypadOnChainJobCreator.deploy(
+      await token.getAddress(),
+      service.address,
+      LP(2),
+      3600n,
+      {nonce: adminNonce++},
+    )
+    const exampleClient = await factories.ExampleClient.deploy(await jobCreator.getAddress(), {
+      nonce: adminNonce++,
+    })
     for (const [name, c] of [
       ['LilypadToken', token],
       ['LilypadUsers', users],
       ['LilypadController', controller],
+      ['LilypadOnChainJobCreator', jobCreator],
+      ['ExampleClient', exampleClient],
     ]) {
       deployGas[name] = await gasOf(Promise.resolve(c.deploymentTransaction()))
     }
@@ -298,6 +319,65 @@ export async function benchGas({log = console.log} = {}) {
       )
     }
 
+    // The on-chain job creator: the issue's job (cowsay:v0.0.3, one input Message=hi), 46-character deal and
+    // data IDs, a 2 LP deposit, fresh payees holding LP that never approved anything.
+    const jobs = {}
+    {
+      const creatorAddress = await jobCreator.getAddress()
+      const JOB = ['cowsay:v0.0.3', ['Message=hi']]
+      const payee = async () => {
+        const w = Wallet.createRandom().connect(provider)
+        await provider.send('anvil_setBalance', [w.address, '0xde0b6b3a7640000'])
+        await mined(send((o) => token.transfer(w.address, LP(100), o)))
+        return w
+      }
+      const lastJob = () => jobCreator.lastJobId()
+      let n = 0
+      const ids = () => {
+        n += 1
+        return [`QmDeal${String(n).padStart(40, '0')}`, `QmData${String(n).padStart(40, '0')}`]
+      }
+      // First job ever: the job counter and the contract's LP balance slot go 0 → non-zero (worst case).
+      let p = await payee()
+      jobs['approve (payee, 2 LP)'] = await gasOf(as(token, p).approve(creatorAddress, LP(2)))
+      jobs['ExampleClient.run, first job (escrow empty)'] = await gasOf(as(exampleClient, p).run(...JOB))
+      const first = await lastJob()
+      p = await payee()
+      await mined(as(token, p).approve(creatorAddress, LP(2)))
+      jobs['ExampleClient.run (escrow busy)'] = await gasOf(as(exampleClient, p).run(...JOB))
+      const second = await lastJob()
+      p = await payee()
+      await mined(as(token, p).approve(creatorAddress, LP(2)))
+      jobs['runJob from an account (no client)'] = await gasOf(as(jobCreator, p).runJob(...JOB, p.address))
+      const direct = await lastJob()
+      p = await payee()
+      const sig = await permitFor(token, p, creatorAddress, LP(2))
+      jobs['runJobWithPermit from an account (no approve)'] = await gasOf(
+        as(jobCreator, p).runJobWithPermit(...JOB, p.address, sig),
+      )
+      const permitted = await lastJob()
+      p = await payee()
+      await mined(as(token, p).approve(creatorAddress, LP(2)))
+      await mined(as(exampleClient, p).run(...JOB))
+      const third = await lastJob()
+      jobs['submitResults → ExampleClient (stores both IDs)'] = await gasOf(
+        as(jobCreator, service).submitResults(second, ...ids()),
+      )
+      jobs['submitResults, account client (no callback code)'] = await gasOf(
+        as(jobCreator, service).submitResults(direct, ...ids()),
+      )
+      jobs['failJob → ExampleClient'] = await gasOf(
+        as(jobCreator, service).failJob(third, 'the module exited with status 1'),
+      )
+      jobs['failJob, account client'] = await gasOf(
+        as(jobCreator, service).failJob(permitted, 'the module exited with status 1'),
+      )
+      await later()
+      jobs['refundTimedOut → ExampleClient (escrow empties)'] = await gasOf(
+        as(jobCreator, p).refundTimedOut(first),
+      )
+    }
+
     // Print.
     const num = (n) => (n === undefined ? '-' : n.toLocaleString('en-US'))
     log('Lilypad protocol gas (receipt.gasUsed on anvil; 46-char deal ID, 1 mediator, issue terms)')
@@ -324,16 +404,19 @@ export async function benchGas({log = console.log} = {}) {
     log('Other terminal paths (gas of the call that ends or advances the deal)')
     for (const [label, gas] of Object.entries(other)) log(`  ${label.padEnd(44)} ${num(gas).padStart(9)}`)
     log('')
+    log('On-chain job creator (cowsay:v0.0.3, Message=hi, 2 LP deposit, 46-char deal and data IDs)')
+    for (const [label, gas] of Object.entries(jobs)) log(`  ${label.padEnd(52)} ${num(gas).padStart(9)}`)
+    log('')
     log(`Bytecode (deployedBytecode bytes vs the EIP-170 limit of ${num(EIP170_LIMIT)}) and deployment gas`)
     const sizes = {}
     for (const name of CONTRACTS) {
       const size = (artifact(name).deployedBytecode.length - 2) / 2
       sizes[name] = size
       log(
-        `  ${name.padEnd(20)} ${num(size).padStart(7)} bytes  ${((100 * size) / EIP170_LIMIT).toFixed(1).padStart(5)}% of limit   deploy ${num(deployGas[name]).padStart(10)} gas`,
+        `  ${name.padEnd(26)} ${num(size).padStart(7)} bytes  ${((100 * size) / EIP170_LIMIT).toFixed(1).padStart(5)}% of limit   deploy ${num(deployGas[name]).padStart(10)} gas`,
       )
     }
-    return {paths, other, sizes, deployGas}
+    return {paths, other, jobs, sizes, deployGas}
   } finally {
     await stop()
   }
