@@ -128,6 +128,33 @@ describe('a vanishing provider', () => {
   }, 180_000)
 })
 
+describe('a stalling provider', () => {
+  it('times the run out on chain time once its deadline passes, then deals refund returns the LP', async () => {
+    const net = await startDevnet(['--fault', 'stalling'])
+    try {
+      const jc = net.state.accounts.jobCreator
+      const before = await net.lp(jc)
+      const running = net.cli(['run', 'cowsay:v0.0.3', '-i', 'Message=hi', '--json'], 90_000)
+      // Wait until the run has agreed (its LP is locked), then move chain time past the deadline.
+      for (let i = 0; i < 100 && (await net.lp(jc)) === before; i += 1)
+        await new Promise((r) => setTimeout(r, 100))
+      expect(await net.lp(jc)).toBe(before - 3n * LP)
+      expect((await net.cli(['devnet', 'advance', '3601'])).status).toBe(0)
+      const run = await running
+      expect(run.status).toBe(6)
+      const {error} = JSON.parse(run.stdout) as {
+        error: {code: string; hints: string[]; details: {dealId: string}}
+      }
+      expect(error.code).toBe('JOB_TIMED_OUT')
+      expect(error.hints.join(' ')).toContain(`lilypad deals refund ${error.details.dealId}`)
+      expect((await net.cli(['deals', 'refund', error.details.dealId])).status).toBe(0)
+      expect(await net.lp(jc)).toBe(before + LP)
+    } finally {
+      await net.down()
+    }
+  }, 180_000)
+})
+
 describe('a failing provider', () => {
   it("shows the provider's error at once, exit 6, not a timeout", async () => {
     const net = await startDevnet(['--fault', 'failing'])

@@ -247,4 +247,20 @@ describe('lilypad run', () => {
     expect(wait.stderr).not.toContain('Error')
     expect(wait.status).toBe(0)
   }, 120_000)
+
+  it('rebuilds a lost journal from the solver: deals list still shows every deal', async () => {
+    const before = (
+      JSON.parse((await cli(['deals', 'list', '--offline', '--limit', '100', '--json'])).stdout) as {
+        result: {deals: {id: string}[]}
+      }
+    ).result.deals
+    expect(before.length).toBeGreaterThan(0)
+    for (const suffix of ['', '-wal', '-shm']) await rm(join(dataDir, `journal.db${suffix}`), {force: true})
+    const list = await cli(['deals', 'list', '--limit', '100', '--json'])
+    expect(list.status).toBe(0)
+    const after = (JSON.parse(list.stdout) as {result: {deals: {id: string; source: string}[]}}).result.deals
+    const settled = before.filter((deal) => deal.id.startsWith('Qm')).map((deal) => deal.id)
+    expect(after.map((deal) => deal.id)).toEqual(expect.arrayContaining(settled))
+    expect(new Set(after.map((deal) => deal.source))).toEqual(new Set(['solver']))
+  }, 60_000)
 })
