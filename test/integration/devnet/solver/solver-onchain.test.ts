@@ -66,7 +66,7 @@ async function start(): Promise<void> {
       pollIntervalMs: 20,
     },
     dealTimeouts: DEAL_TIMEOUTS,
-    timeouts: {matchSeconds: 600},
+    timeouts: {matchSeconds: 2},
   })
   base = solver.url
   stop = () => solver.stop()
@@ -229,6 +229,19 @@ describe('the onchain protocol', () => {
     expect(job.state).toBe(17)
     const upload = await api(base, 'POST', `/deals/${deal.id}/result`, {party: rp, body: {data_id: 'QmLate'}})
     expect(upload.text).toBe(`job with deal ID ${deal.id} timed out with a TimeoutAgree state\n`)
+  })
+
+  it('ends a deal nobody agreed to as TimeoutMatch, but not one already on chain', async () => {
+    const ignored = await newDeal()
+    const agreed = await newDeal()
+    await mined(as(protocol.controller, jc).agree(...termsOf(agreed)))
+    const timedOut = await dealState(ignored.id, 14)
+    expect(timedOut.state).toBe(14)
+    expect(
+      ((await api(base, 'GET', `/job_offers/${ignored.job_offer}`)).json() as {state: number}).state,
+    ).toBe(14)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(((await api(base, 'GET', `/deals/${agreed.id}`)).json() as DealContainer).state).toBe(0)
   })
 
   it('resumes from its chain cursor after a restart and applies the events it missed', async () => {
