@@ -8,6 +8,7 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {HDNodeWallet, Mnemonic, Wallet} from 'ethers'
+import fc from 'fast-check'
 
 import type {
   DealContainer,
@@ -215,6 +216,47 @@ describe('malformed requests', () => {
     if (status === 400) expect(response.text).toMatch(/^Error parsing request body/)
     const after = await api(base, 'GET', '/job_offers')
     expect(after.status).toBe(200)
+  })
+
+  it('answers random bodies on every JSON route with a 4xx, never a 5xx', async () => {
+    const s = isolated()
+    const rp = Wallet.createRandom()
+    await postOffer(rp, resourceOfferBody(rp.address, s))
+    const dealId = (await postJob(creator, jobOfferBody(creator.address, s))).json.deal_id
+    const routes = [
+      '/job_offers',
+      '/resource_offers',
+      `/deals/${dealId}/result`,
+      `/deals/${dealId}/txs/resource_provider`,
+      `/deals/${dealId}/txs/job_creator`,
+    ]
+    const bodies = fc.sample<string | Buffer>(
+      fc.oneof(
+        fc.string(),
+        fc.json(),
+        fc.uint8Array({maxLength: 512}).map((bytes) => Buffer.from(bytes)),
+        fc
+          .record({
+            created_at: fc.anything(),
+            job_creator: fc.anything(),
+            spec: fc.anything(),
+            data_id: fc.anything(),
+          })
+          .map((v) => JSON.stringify(v)),
+      ),
+      {numRuns: 60, seed: 42},
+    )
+    for (const [i, body] of bodies.entries()) {
+      const route = routes[i % routes.length]!
+      const party = route.startsWith('/deals') ? rp : creator
+      const response = await api(base, 'POST', route, {
+        party,
+        body,
+      })
+      expect(response.status).toBeGreaterThanOrEqual(200)
+      expect(response.status).toBeLessThan(500)
+    }
+    expect((await api(base, 'GET', `/deals/${dealId}`)).status).toBe(200)
   })
 
   it('answers an unknown deal, job offer or result with 404', async () => {
