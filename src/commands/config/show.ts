@@ -1,6 +1,8 @@
+import {Wallet} from 'ethers'
+
 import {LilypadCommand} from '../../cli/base-command.js'
 import {dataDirFlag} from '../../cli/flags.js'
-import type {ConfigSource, NetworkProfile} from '../../core/config/index.js'
+import type {ConfigSource, NetworkProfile, ResolvedConfig} from '../../core/config/index.js'
 import {redact} from '../../core/util/redact.js'
 import {formatConfig} from '../../ui/render/config.js'
 
@@ -10,6 +12,18 @@ export interface ConfigShowResult {
   dataDir: string
   configFile: string | null
   sources: Record<'network' | 'dataDir' | 'moduleBase' | 'rpcUrls', ConfigSource>
+  /** Which account signs and why (never the key). */
+  key: {source: 'env' | 'keystore' | 'devnet' | 'none'; address: string | null}
+}
+
+function signerAddress(config: ResolvedConfig): string | null {
+  if (config.keystoreAccount !== undefined) return config.keystoreAccount.address
+  try {
+    return config.privateKey === undefined ? null : new Wallet(config.privateKey).address
+  } catch {
+    // A malformed WEB3_PRIVATE_KEY is reported by the commands that sign.
+    return null
+  }
 }
 
 export default class ConfigShow extends LilypadCommand<ConfigShowResult> {
@@ -31,6 +45,7 @@ export default class ConfigShow extends LilypadCommand<ConfigShowResult> {
       dataDir: config.dataDir,
       configFile: config.configFile ?? null,
       sources: {...config.sources},
+      key: {source: config.keySource ?? 'none', address: signerAddress(config)},
     }
   }
 

@@ -9,7 +9,14 @@ export function formatConfig(result: {
   dataDir: string
   configFile: string | null
   sources: Record<'network' | 'dataDir' | 'moduleBase' | 'rpcUrls', ConfigSource>
+  key?: {source: string; address: string | null}
 }): string {
+  const why: Record<string, string> = {
+    env: 'WEB3_PRIVATE_KEY',
+    keystore: 'keystore default',
+    devnet: 'devnet job creator',
+    none: 'none: lilypad wallet create',
+  }
   const rows: [string, string, string][] = [
     ['network', `${result.network.name} (chain ${result.network.chainId})`, result.sources.network],
     ['module base', result.network.moduleBase, result.sources.moduleBase],
@@ -17,6 +24,9 @@ export function formatConfig(result: {
     ['data dir', result.dataDir, result.sources.dataDir],
     ['config file', result.configFile ?? '(none)', ''],
   ]
+  if (result.key !== undefined) {
+    rows.push(['key', result.key.address ?? '(none)', why[result.key.source] ?? result.key.source])
+  }
   const width = Math.max(...rows.map(([key]) => key.length))
   return rows
     .map(([key, value, source]) => `${key.padEnd(width)}  ${value}${source === '' ? '' : `  [${source}]`}`)

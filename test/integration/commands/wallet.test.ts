@@ -89,6 +89,11 @@ describe('lilypad wallet', () => {
     expect(result.accounts).toEqual([expect.objectContaining({address: created, default: true})])
     const human = await cli(['wallet', 'show'])
     expect(human.stdout).toContain(`Signing account: ${created}`)
+    const config = await cli(['config', 'show', '--json'])
+    expect(envelope<{result: {key: object}}>(config).result.key).toEqual({
+      source: 'keystore',
+      address: created,
+    })
     // WEB3_PRIVATE_KEY comes first.
     const env = await cli(['wallet', 'show', '--json'], {WEB3_PRIVATE_KEY: IMPORTED.privateKey})
     expect(envelope<{result: {signer: {address: string; source: string}}}>(env).result.signer).toMatchObject({
