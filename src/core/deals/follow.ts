@@ -18,9 +18,6 @@ import {getResultAdded, waitForDealState} from '../chain/events.js'
 import {LilypadController__factory} from '../chain/generated/factories/LilypadController__factory.js'
 import {LilypadToken__factory} from '../chain/generated/factories/LilypadToken__factory.js'
 import {type LilypadError, isLilypadError, lilypadError} from '../errors/index.js'
-import {runModuleJob} from '../executors/module-job.js'
-import {unpackResultTar} from '../results/archive.js'
-import {computeDataId} from '../results/data-id.js'
 import {RESULT_FILES, parseExitCodeFile} from '../results/layout.js'
 import type {SolverClient} from '../solver/client.js'
 import {subscribeEvents} from '../solver/events.js'
@@ -353,6 +350,14 @@ function counter(total: number | undefined, emit: RunEventHandler): Transform {
   })
 }
 
+let results: Promise<[typeof import('../results/archive.js'), typeof import('../results/data-id.js')]> | undefined
+
+/** The unpacking and CID code, loaded once and in the background while the job runs. */
+function resultModules(): NonNullable<typeof results> {
+  results ??= Promise.all([import('../results/archive.js'), import('../results/data-id.js')])
+  return results
+}
+
 /**
  * Downloads a deal's result into `dir` (replacing a previous download recorded for this run) and
  * returns its data ID.
@@ -368,6 +373,7 @@ export async function downloadInto(
     await rename(dir, old)
     await rm(old, {recursive: true, force: true})
   }
+  const [{unpackResultTar}, {computeDataId}] = await resultModules()
   const download = await solver.downloadResultFiles(dealId, {signal: options.signal})
   await unpackResultTar(download.stream.pipe(counter(download.size, options.emit)), dir, {
     signal: options.signal,
@@ -489,6 +495,8 @@ async function finish(ctx: FollowContext, container: DealContainer, result: Resu
       const scratch = join(ctx.dataDir, 'reexecuted', `${dealId}-${randomBytes(4).toString('hex')}`)
       try {
         const offer = container.deal.job_offer
+        // The executors are loaded only for re-execution: most runs never need them.
+        const {runModuleJob} = await import('../executors/module-job.js')
         const local = await runModuleJob({
           module: offer.module,
           inputs: offer.inputs,
@@ -588,6 +596,7 @@ export async function followRun(ctx: FollowContext): Promise<RunOutcome> {
     stop.abort()
   }
   ctx.signal.addEventListener('abort', onAbort, {once: true})
+  void resultModules().catch(() => undefined)
   const waker = createWaker()
   const relevant = (event: SolverEvent): boolean => {
     const ids = [ctx.record.jobOfferId, ctx.record.dealId].filter((id) => id !== undefined && id !== '')

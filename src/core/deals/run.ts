@@ -155,19 +155,28 @@ async function prepare(options: RunJobOptions, forPreview: boolean): Promise<Pre
   let chainClient: ChainClient | undefined
   const needsChain = network.protocol === 'onchain' || network.solverUrl === undefined
   try {
-    if (needsChain) {
-      chainClient = await connectNetwork(network, {pollingIntervalMs: network.devnet ? 50 : 1000})
-    }
+    // Without a chain to ask, the profile's chain id decides, before anything leaves the machine.
+    if (!needsChain) assertKeyAllowed(key, network, network.chainId)
+    // Connecting to the chain and rendering the module do not depend on each other.
+    const [connected, renderedResult] = await Promise.allSettled([
+      needsChain
+        ? connectNetwork(network, {pollingIntervalMs: network.devnet ? 50 : 1000})
+        : Promise.resolve(undefined),
+      renderModule(options.module, options.inputs, {
+        config,
+        ...(options.env === undefined ? {} : {env: options.env}),
+        ...(options.signal === undefined ? {} : {signal: options.signal}),
+        onEvent: (event) => {
+          emit({type: 'module', event})
+        },
+      }),
+    ])
+    if (connected.status === 'fulfilled') chainClient = connected.value
+    if (renderedResult.status === 'rejected') throw renderedResult.reason
+    if (connected.status === 'rejected') throw connected.reason
+    const rendered = renderedResult.value
     const chainId = chainClient?.chainId ?? network.chainId
     assertKeyAllowed(key, network, chainId)
-    const rendered = await renderModule(options.module, options.inputs, {
-      config,
-      ...(options.env === undefined ? {} : {env: options.env}),
-      ...(options.signal === undefined ? {} : {signal: options.signal}),
-      onEvent: (event) => {
-        emit({type: 'module', event})
-      },
-    })
     for (const warning of rendered.warnings) {
       emit({type: 'run.warning', message: `${warning.pointer}: ${warning.message}`})
     }
