@@ -193,7 +193,7 @@ describe('a keystore account on the devnet', () => {
       configDir: configDir(),
     })
     expect(created.status).toBe(0)
-    const address = (created.json.result as {address: string}).address
+    const address = (created.json.result as unknown as {address: string}).address
     const before = await cli(['doctor', '--json'], {configDir: configDir()})
     expect(before.json.error?.code).toBe('INSUFFICIENT_FUNDS')
     expect(before.json.error?.hints).toEqual([`lilypad devnet fund ${address}`])
