@@ -625,9 +625,7 @@ export async function followRun(ctx: FollowContext): Promise<RunOutcome> {
     return await followLoop(ctx, waker)
   } catch (error) {
     if (ctx.signal.aborted) throw interrupted(ctx.record, error)
-    if (isLilypadError(error) && error.category === 'job') {
-      ctx.record = ctx.journal.update(ctx.record.id, {error: error.message})
-    }
+    if (isLilypadError(error)) ctx.record = ctx.journal.update(ctx.record.id, {error: error.message})
     throw error
   } finally {
     ctx.signal.removeEventListener('abort', onAbort)
