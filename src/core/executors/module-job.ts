@@ -6,7 +6,7 @@
  * deterministic module gives all of them the same bytes and the same CID.
  */
 import {randomBytes} from 'node:crypto'
-import {access, mkdir, rename, rm} from 'node:fs/promises'
+import {mkdir, rename, rm} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 import {lilypadError} from '../errors/index.js'
@@ -18,6 +18,7 @@ import {type ModuleSpec, validateModuleSpec} from '../module/validate.js'
 import {engineOf} from './job-spec.js'
 import type {EngineName} from './types.js'
 import {computeDataId} from '../results/data-id.js'
+import {pathExists} from '../util/fs.js'
 import {type Executors, executeJob} from './index.js'
 import type {ExecutionLimits, ExecutorEvent} from './types.js'
 
@@ -86,7 +87,7 @@ export interface ModuleJobResult {
  */
 export async function runModuleJob(options: ModuleJobOptions): Promise<ModuleJobResult> {
   const {module} = options
-  if (await exists(options.resultDir)) {
+  if (await pathExists(options.resultDir)) {
     throw lilypadError('USAGE', {
       message: `The result directory ${options.resultDir} already exists.`,
       hints: ['Remove it, or pick another result directory.'],
@@ -150,14 +151,5 @@ export async function runModuleJob(options: ModuleJobOptions): Promise<ModuleJob
     }
   } finally {
     await rm(temp, {recursive: true, force: true})
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path)
-    return true
-  } catch {
-    return false
   }
 }

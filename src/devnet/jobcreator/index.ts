@@ -20,9 +20,9 @@ import {connectChain, parsePrivateKey} from '../../core/chain/client.js'
 import {LilypadOnChainJobCreator__factory} from '../../core/chain/generated/factories/LilypadOnChainJobCreator__factory.js'
 import type {LilypadOnChainJobCreator} from '../../core/chain/generated/LilypadOnChainJobCreator.js'
 import {ProcessLockedSigner} from '../../core/deals/tx-lock.js'
-import {sendAndWait} from '../provider/chain.js'
-import {type ServiceLogger, messageOf, toLog} from '../provider/log.js'
-import {openStateFile} from '../provider/state-file.js'
+import {sendAndWait} from '../shared/chain.js'
+import {type ServiceLogger, messageOf, toLog} from '../shared/log.js'
+import {openStateFile} from '../shared/state-file.js'
 
 /** Numbering of the contract's `JobState`. */
 const ON_CHAIN = {None: 0, Pending: 1, Completed: 2, Failed: 3, TimedOut: 4} as const

@@ -30,9 +30,9 @@ import {runModuleJob} from '../../core/executors/module-job.js'
 import {unpackResultTar} from '../../core/results/archive.js'
 import type {GitEnvironment} from '../../core/module/git.js'
 import {createSolverClient} from '../../core/solver/client.js'
-import {sendAndWait} from '../provider/chain.js'
-import {type ServiceLogger, messageOf, toLog} from '../provider/log.js'
-import {openStateFile} from '../provider/state-file.js'
+import {sendAndWait} from '../shared/chain.js'
+import {type ServiceLogger, messageOf, toLog} from '../shared/log.js'
+import {openStateFile} from '../shared/state-file.js'
 
 /** How a dispute ended for this mediator. */
 export type Ruling = 'accepted' | 'rejected' | 'abstained'

@@ -4,7 +4,7 @@
  * starts and every step checks what is already done (on chain or on disk) before doing it, so a
  * restart at any point resumes the deal without running its job or sending a transaction twice.
  */
-import {appendFile, cp, mkdtemp, readFile, rm, stat} from 'node:fs/promises'
+import {appendFile, cp, mkdtemp, readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {LilypadController} from '../../core/chain/generated/LilypadController.js'
@@ -21,9 +21,10 @@ import type {SolverClient} from '../../core/solver/client.js'
 import {dealTermsForChain} from '../../core/solver/offer.js'
 import {GO_STATE, goStateName, isTerminalState} from '../../core/solver/states.js'
 import type {DealContainer, ProtocolMode} from '../../core/solver/types.js'
-import {sendAndWait, ensureAllowance} from './chain.js'
-import {type Log, messageOf} from './log.js'
-import type {StateFile} from './state-file.js'
+import {pathExists} from '../../core/util/fs.js'
+import {sendAndWait, ensureAllowance} from '../shared/chain.js'
+import {type Log, messageOf} from '../shared/log.js'
+import type {StateFile} from '../shared/state-file.js'
 
 /** Where the provider is with a deal. */
 export type DealPhase =
@@ -202,7 +203,7 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     const declared = deal.deal.job_offer.inputFiles
     if ((declared.required?.length ?? 0) + (declared.optional?.length ?? 0) === 0) return undefined
     const dir = join(options.dataDir, 'job-inputs', deal.id)
-    if (await exists(dir)) return dir
+    if (await pathExists(dir)) return dir
     const download = await solver.getInputFiles(deal.id, {signal: options.signal})
     await unpackResultTar(download.stream, dir, {signal: options.signal})
     log('info', 'fetched the input files', {dealId: deal.id})
@@ -216,7 +217,7 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     let dataId: string
     let exitCode: number
     // A result directory only appears whole: if it is there, the job already ran before a restart.
-    if (await exists(resultDir)) {
+    if (await pathExists(resultDir)) {
       dataId = await computeDataId(resultDir)
       exitCode = parseExitCodeFile(await readFile(join(resultDir, RESULT_FILES.exitCode), 'utf8')) ?? 0
       log('info', 'the job had already run; reusing its result', {dealId, dataId})
@@ -460,14 +461,5 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     async idle() {
       while (running.size > 0) await Promise.allSettled([...running.values()])
     },
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path)
-    return true
-  } catch {
-    return false
   }
 }

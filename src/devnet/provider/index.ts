@@ -30,12 +30,12 @@ import type {
   ResourceOffer,
 } from '../../core/solver/types.js'
 import {type DealRecord, type ProviderEvent, type ProviderState, createDealHandler} from './deal-handler.js'
-import {type ServiceLogger, messageOf, toLog} from './log.js'
+import {type ServiceLogger, messageOf, toLog} from '../shared/log.js'
 import {DEFAULT_PROVIDER_PRICING, machineSpec} from './spec.js'
-import {openStateFile} from './state-file.js'
+import {openStateFile} from '../shared/state-file.js'
 
 export type {DealPhase, DealRecord, ProviderEvent} from './deal-handler.js'
-export type {LogFields, LogFunction, LogLevel, PinoLikeLogger, ServiceLogger} from './log.js'
+export type {LogFields, LogFunction, LogLevel, PinoLikeLogger, ServiceLogger} from '../shared/log.js'
 
 /** How a faulty provider misbehaves (`devnet up --fault`). */
 export type ProviderFault = 'lying' | 'stalling' | 'vanishing' | 'failing'

@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 
 import {isLilypadError} from '../../../../src/core/errors/index.js'
-import {openStateFile} from '../../../../src/devnet/provider/state-file.js'
+import {openStateFile} from '../../../../src/devnet/shared/state-file.js'
 import {makeTempDir, removeTempDir} from '../../../helpers/git-fixtures.js'
 
 let dir: string
