@@ -78,8 +78,10 @@ export interface MediatorOptions {
   dataDir: string
   logger?: ServiceLogger | undefined
   gitEnv?: GitEnvironment | undefined
-  /** The executors to re-run jobs on; default: what this machine has (`createExecutors()`). */
+  /** The executors to re-run jobs on; default: what this machine has (`createExecutors({dockerHost})`). */
   executors?: Executors | undefined
+  /** The Docker engine to look for when `executors` is not given (`DOCKER_HOST`); default: the local socket. */
+  dockerHost?: string | undefined
   /** Pause between polls of the chain (default 250 ms). */
   pollIntervalMs?: number | undefined
   onEvent?: ((event: MediatorEvent) => void) | undefined
@@ -122,7 +124,7 @@ const RETRY_DELAY_MS = 1000
  *
  * @param options - solver, key, chain, data directory, logger
  * @returns its address and `stop()`
- * @throws PRIVATE_KEY_INVALID, RPC_UNREACHABLE, WRONG_CHAIN
+ * @throws PRIVATE_KEY_INVALID, RPC_UNREACHABLE, WRONG_CHAIN, CONFIG_INVALID (a `dockerHost` it cannot reach)
  * @example
  * const mediator = await startMediator({solverUrl, privateKey, chain: {rpcUrl, chainId, controller}, dataDir})
  */
@@ -153,7 +155,7 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
   try {
     const controller = LilypadController__factory.connect(options.chain.controller, signer)
     const solver = createSolverClient({url: options.solverUrl, signer: privateKey})
-    const executors = options.executors ?? (await createExecutors())
+    const executors = options.executors ?? (await createExecutors({dockerHost: options.dockerHost}))
     // git's allowlist filters this; only PATH matters here.
     const gitEnv = options.gitEnv ?? {PATH: process.env.PATH}
     const state = await openStateFile<MediatorState>(join(dataDir, STATE_FILE), () => ({

@@ -75,8 +75,10 @@ export interface ProviderOptions {
   /** The offer's `index` (several providers on one machine). Default 0. */
   index?: number | undefined
   logger?: ServiceLogger | undefined
-  /** The executors to run jobs on; default: what this machine has (`createExecutors()`). */
+  /** The executors to run jobs on; default: what this machine has (`createExecutors({dockerHost})`). */
   executors?: Executors | undefined
+  /** The Docker engine to look for when `executors` is not given (`DOCKER_HOST`); default: the local socket. */
+  dockerHost?: string | undefined
   /** Environment for git when it resolves modules (default: this process's PATH). */
   gitEnv?: GitEnvironment | undefined
   /** Milliseconds between polls of its deals at the solver, beside the websocket. Default 5000. */
@@ -104,7 +106,8 @@ const STATE_FILE = 'provider-state.json'
  *
  * @param options - solver, key, protocol, chain, data directory, offer, fault, logger
  * @returns its address and `stop()`
- * @throws PRIVATE_KEY_INVALID, CONFIG_INVALID (onchain without `chain`), RPC_UNREACHABLE, WRONG_CHAIN,
+ * @throws PRIVATE_KEY_INVALID, CONFIG_INVALID (onchain without `chain`, a `dockerHost` it cannot reach),
+ *   RPC_UNREACHABLE, WRONG_CHAIN,
  *   and the solver client's errors when its first offer cannot be posted
  * @example
  * const provider = await startProvider({solverUrl, privateKey, protocol: 'onchain', chain, dataDir,
@@ -142,7 +145,7 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
   let chainClient: ChainClient | undefined
   const solver = createSolverClient({url: options.solverUrl, signer: privateKey})
   try {
-    const executors = options.executors ?? (await createExecutors())
+    const executors = options.executors ?? (await createExecutors({dockerHost: options.dockerHost}))
     const engines = options.engines ?? [...executors.engines]
     const spec = options.spec ?? (await machineSpec(dataDir))
     const pricing = options.pricing ?? DEFAULT_PROVIDER_PRICING

@@ -5,6 +5,8 @@
  * the job creator with the solver client.
  */
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
@@ -180,5 +182,35 @@ describe('resource provider (solver protocol)', () => {
       api_host: '',
     })
     expect(events.filter((event) => event.type === 'offer.posted').length).toBeGreaterThanOrEqual(4)
+  })
+
+  it('looks for Docker at the dockerHost it is given (DOCKER_HOST), not the local socket', async () => {
+    // The outer edge: an engine that only answers the ping, which is all the executors ask at start.
+    const pings: string[] = []
+    const engine = createServer((request, response) => {
+      pings.push(request.url ?? '')
+      response.writeHead(request.url === '/_ping' ? 200 : 404).end('OK')
+    })
+    await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', resolve))
+    let other: RunningProvider | undefined
+    try {
+      const {port} = engine.address() as AddressInfo
+      other = await startProvider({
+        solverUrl: solver.url,
+        privateKey: Wallet.createRandom().privateKey,
+        protocol: 'solver',
+        dataDir: join(root, 'provider-docker-host'),
+        mediators: [mediatorAddress],
+        solverAddress: solverWallet.address,
+        gitEnv,
+        dockerHost: `tcp://127.0.0.1:${port}`,
+      })
+      const offers = await client().getResourceOffers({resource_provider: other.address, not_matched: true})
+      expect(offers[0]?.resource_offer.engines).toEqual(['wasm', 'docker'])
+      expect(pings).toContain('/_ping')
+    } finally {
+      await other?.stop()
+      await new Promise((resolve) => engine.close(resolve))
+    }
   })
 })
