@@ -350,7 +350,8 @@ function counter(total: number | undefined, emit: RunEventHandler): Transform {
   })
 }
 
-let results: Promise<[typeof import('../results/archive.js'), typeof import('../results/data-id.js')]> | undefined
+let results:
+  Promise<[typeof import('../results/archive.js'), typeof import('../results/data-id.js')]> | undefined
 
 /** The unpacking and CID code, loaded once and in the background while the job runs. */
 function resultModules(): NonNullable<typeof results> {
