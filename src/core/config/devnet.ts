@@ -26,7 +26,8 @@ export const DEVNET_ROLES = [
 export type DevnetRole = (typeof DEVNET_ROLES)[number]
 
 /**
- * The first ten accounts of {@link DEVNET_MNEMONIC} (m/44'/60'/0'/0/i), as anvil prints them at start.
+ * The first eleven accounts of {@link DEVNET_MNEMONIC} (m/44'/60'/0'/0/i), as anvil prints them at
+ * start (the devnet asks anvil for 11: #10 is the on-chain job creator's service).
  * Written out so that reading the config never loads a key-derivation library; a test derives them
  * from the mnemonic.
  */
@@ -71,7 +72,14 @@ const WELL_KNOWN_ACCOUNTS: readonly (readonly [address: string, privateKey: stri
     '0xa0Ee7A142d267C1f36714E4a8F75612F20a79720',
     '0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6',
   ],
+  [
+    '0xBcd4042DE499D14e55001CcbB24a551F3b954096',
+    '0xf214f2b2cd398c806f84e317254e0f0b801d0643303237d97a22a48e01628897',
+  ],
 ]
+
+/** Mnemonic index of the devnet's on-chain job-creator service (the contract's `service`). */
+export const DEVNET_JOB_CREATOR_SERVICE_ACCOUNT = 10
 
 /** Default ports; each is replaced by a free one when taken. */
 export const DEVNET_DEFAULT_PORTS = Object.freeze({rpc: 8545, solver: 8081, git: 9418})
@@ -80,6 +88,8 @@ export const DEVNET_DEFAULT_PORTS = Object.freeze({rpc: 8545, solver: 8081, git:
 export interface DevnetService {
   name: string
   pid: number
+  /** The process's start time (clock ticks since boot, `/proc/<pid>/stat` field 22): a reused PID differs. */
+  startTime?: number | undefined
   state: 'running' | 'stopped' | 'failed'
   url?: string
 }
@@ -89,6 +99,8 @@ export interface DevnetState {
   version: 1
   /** The supervisor process; the devnet runs while it lives. */
   supervisorPid: number
+  /** The supervisor's start time, to tell it from a later process that got the same PID. */
+  supervisorStartTime?: number | undefined
   /** True once every service answered; false while starting or after `down`. */
   ready: boolean
   startedAt: string
@@ -120,26 +132,49 @@ export function devnetDir(dataDir: string): string {
   return join(dataDir, 'devnet')
 }
 
+/** The on-chain job-creator service's own data directory (its state, journal and downloads). */
+export function devnetJobCreatorDir(dataDir: string): string {
+  return join(devnetDir(dataDir), 'jobcreator')
+}
+
 /** Path of the devnet's state file. */
 export function devnetStatePath(dataDir: string): string {
   return join(devnetDir(dataDir), 'state.json')
 }
 
-/** True when a process with this PID runs (exists and is not a zombie). */
-export function processAlive(pid: number): boolean {
+function procStat(pid: number): {state: string; startTime: number} | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces and parentheses): state is field 3,
+    // starttime field 22.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return {state: fields[0] ?? '', startTime: Number(fields[19])}
+  } catch {
+    return undefined
+  }
+}
+
+/** When the process with this PID started (clock ticks since boot), or `undefined` when unknown. */
+export function processStartTime(pid: number): number | undefined {
+  const startTime = procStat(pid)?.startTime
+  return startTime === undefined || Number.isNaN(startTime) ? undefined : startTime
+}
+
+/**
+ * True when a process with this PID runs: it exists, is not a zombie (exited, not yet reaped) and,
+ * when `startTime` is given, is the very process that started then (not a later one with its PID).
+ */
+export function processAlive(pid: number, startTime?: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false
   try {
     process.kill(pid, 0)
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
-  // A zombie (exited, not yet reaped by its parent or init) still answers signal 0: it is gone.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return true
-  }
+  const stat = procStat(pid)
+  if (stat === undefined) return true
+  if (stat.state === 'Z') return false
+  return startTime === undefined || stat.startTime === startTime
 }
 
 /**
@@ -164,7 +199,9 @@ export function readDevnetState(dataDir: string): DevnetState | undefined {
  */
 export function runningDevnet(dataDir: string): DevnetState | undefined {
   const state = readDevnetState(dataDir)
-  return state !== undefined && state.ready && processAlive(state.supervisorPid) ? state : undefined
+  return state !== undefined && state.ready && processAlive(state.supervisorPid, state.supervisorStartTime)
+    ? state
+    : undefined
 }
 
 function account(which: DevnetRole | number): readonly [string, string] {
@@ -175,7 +212,8 @@ function account(which: DevnetRole | number): readonly [string, string] {
 }
 
 /**
- * The private key of a devnet account: a role, or a mnemonic index 0–9 (extra providers use 6–9).
+ * The private key of a devnet account: a role, or a mnemonic index 0–10 (extra providers use 6–9,
+ * the on-chain job-creator service 10).
  * These keys are public; the CLI refuses to use them on any chain but the devnet's.
  */
 export function devnetPrivateKey(which: DevnetRole | number): string {

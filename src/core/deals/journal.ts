@@ -61,6 +61,8 @@ export interface RunRecord {
   ruling?: 'accepted' | 'rejected'
   /** The provider's error text, or why the run stopped. */
   error?: string
+  /** The on-chain job this run serves, when a contract requested it (the devnet's job-creator service). */
+  requestedBy?: {jobId: string; contract: string}
   /** Where the record came from: this machine's run, or rebuilt from the solver or the chain. */
   source: 'run' | 'solver' | 'chain'
   /** Milliseconds since the epoch. */

@@ -69,6 +69,9 @@ export async function startAnvil(options: StartAnvilOptions): Promise<AnvilProce
     String(options.chainId ?? DEVNET_CHAIN_ID),
     '--mnemonic',
     DEVNET_MNEMONIC,
+    // Eleven accounts, each with anvil's default 10,000 ETH: #10 is the on-chain job-creator service.
+    '--accounts',
+    '11',
   ]
   if (options.stateFile !== undefined) args.push('--state', options.stateFile, '--state-interval', '1')
   const log = options.logFile === undefined ? 'ignore' : openSync(options.logFile, 'a')

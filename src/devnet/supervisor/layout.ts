@@ -3,7 +3,7 @@
  */
 import {join} from 'node:path'
 
-import {devnetDir, devnetStatePath} from '../../core/config/index.js'
+import {devnetDir, devnetJobCreatorDir, devnetStatePath} from '../../core/config/devnet.js'
 
 /** Every path of one devnet. */
 export interface DevnetLayout {
@@ -15,6 +15,8 @@ export interface DevnetLayout {
   git: string
   solver: string
   mediator: string
+  /** The on-chain job-creator service: its state file, and its journal and downloads as job creator. */
+  jobCreator: string
   provider(index: number): string
   logs: string
   log(service: string): string
@@ -32,6 +34,7 @@ export function devnetLayout(dataDir: string): DevnetLayout {
     git: join(root, 'git'),
     solver: join(root, 'solver'),
     mediator: join(root, 'mediator'),
+    jobCreator: devnetJobCreatorDir(dataDir),
     provider: (index) => join(root, 'providers', String(index)),
     logs: join(root, 'logs'),
     log: (service) => join(root, 'logs', `${service}.log`),
@@ -46,7 +49,13 @@ export interface DevnetSetup {
   fault?: 'lying' | 'stalling' | 'vanishing' | 'failing' | undefined
   ports: {rpc: number; solver: number; git: number}
   deployment?: {
-    contracts: {LilypadToken: string; LilypadUsers: string; LilypadController: string}
+    contracts: {
+      LilypadToken: string
+      LilypadUsers: string
+      LilypadController: string
+      /** Absent in a setup saved before the job creator existed: the devnet then deploys everything again. */
+      LilypadOnChainJobCreator?: string
+    }
     blockNumber: number
     /** Accounts that got their LP once (never again, whatever they hold now). */
     funded: string[]

@@ -11,20 +11,28 @@ import {JsonRpcProvider, Wallet, parseUnits} from 'ethers'
 import pino, {type Logger} from 'pino'
 
 import {
+  BUILTIN_NETWORKS,
   DEVNET_CHAIN_ID,
   DEVNET_DEFAULT_PORTS,
   DEVNET_ROLES,
   type DevnetRole,
   type DevnetService,
   type DevnetState,
+  childProcessEnv,
+  processStartTime,
   devnetAddress,
+  defineNetwork,
   devnetPrivateKey,
 } from '../../core/config/index.js'
+import {DEVNET_JOB_CREATOR_SERVICE_ACCOUNT} from '../../core/config/devnet.js'
 import {deployContracts} from '../../core/chain/deploy.js'
+import {lilypadError} from '../../core/errors/index.js'
 import {LilypadToken__factory} from '../../core/chain/generated/factories/LilypadToken__factory.js'
 import {SerialSigner} from '../../core/chain/signer.js'
 import {startGitServer} from '../git/git-server.js'
 import {MODULE_SOURCES_DIR, buildModuleRepos} from '../git/repos.js'
+import {devnetJobRunner} from '../jobcreator/devnet-runner.js'
+import {startJobCreatorService} from '../jobcreator/index.js'
 import {startMediator} from '../mediator/index.js'
 import {startProvider} from '../provider/index.js'
 import {startSolver} from '../solver/index.js'
@@ -126,8 +134,18 @@ async function deployAndFund(
     log.warn('the chain lost the contracts (its state was reset): deploying again')
     deployment = undefined
   }
+  // A devnet set up before the on-chain job creator existed (or whose job creator is gone) gets a
+  // whole new deployment, and every party its LP again, rather than one contract wired to old ones.
+  const jobCreator = deployment?.contracts.LilypadOnChainJobCreator
+  if (deployment !== undefined && (jobCreator === undefined || (await rpc.getCode(jobCreator)) === '0x')) {
+    log.warn('the deployment has no on-chain job creator: deploying every contract again')
+    deployment = undefined
+  }
   if (deployment === undefined) {
-    const deployed = await deployContracts(admin, {timeoutMs: 30_000})
+    const deployed = await deployContracts(admin, {
+      timeoutMs: 30_000,
+      jobCreatorService: devnetAddress(DEVNET_JOB_CREATOR_SERVICE_ACCOUNT),
+    })
     deployment = {contracts: deployed.addresses, blockNumber: deployed.blockNumber, funded: []}
     log.info({contracts: deployed.addresses}, 'contracts deployed')
   }
@@ -136,6 +154,7 @@ async function deployAndFund(
     devnetAddress('solver'),
     devnetAddress('mediator'),
     devnetAddress('jobCreator'),
+    devnetAddress(DEVNET_JOB_CREATOR_SERVICE_ACCOUNT),
     ...Array.from({length: providers}, (_, i) => devnetAddress(providerAccount(i))),
   ]
   const faucet = devnetAddress('faucet')
@@ -173,11 +192,26 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
     ...(previous.deployment === undefined ? {} : {deployment: previous.deployment}),
   }
   const started = Date.now()
-  const phase = (name: string): void => {
-    log.info({ms: Date.now() - started}, name)
-  }
   const stops: (() => Promise<void>)[] = []
   const services: DevnetService[] = []
+  const supervisorStartTime = processStartTime(process.pid)
+  // Written at once and after each child starts, so `down` finds every PID even mid-start.
+  const starting = (): Promise<void> =>
+    writeJsonAtomically(layout.state, {
+      version: 1,
+      supervisorPid: process.pid,
+      supervisorStartTime,
+      ready: false,
+      startedAt: new Date(started).toISOString(),
+      services,
+    })
+  const phase = async (name: string): Promise<void> => {
+    log.info({ms: Date.now() - started}, name)
+    await starting()
+    if (options.signal?.aborted === true)
+      throw lilypadError('INTERRUPTED', {message: 'The devnet start was interrupted.'})
+  }
+  await starting()
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
       try {
@@ -192,7 +226,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
   try {
     await mkdir(dirname(layout.chainState), {recursive: true})
     const gitLog = fileLogger(layout, 'git')
-    const [anvil, git] = await Promise.all([
+    const [anvilStart, gitStart] = await Promise.allSettled([
       startAnvil({
         port: setup.ports.rpc,
         stateFile: layout.chainState,
@@ -210,15 +244,22 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
         }),
       ),
     ])
-    phase('chain and git server up')
-    stops.push(
-      () => anvil.stop(),
-      () => git.stop(),
-    )
-    services.push(
-      {name: 'anvil', pid: anvil.pid, state: 'running', url: anvil.url},
-      {name: 'git', pid: git.pid, state: 'running', url: git.url},
-    )
+    // Whichever started is stopped again if the other failed.
+    if (anvilStart.status === 'fulfilled') {
+      const {pid, url} = anvilStart.value
+      stops.push(() => anvilStart.value.stop())
+      services.push({name: 'anvil', pid, startTime: processStartTime(pid), state: 'running', url})
+    }
+    if (gitStart.status === 'fulfilled') {
+      const {pid, url} = gitStart.value
+      stops.push(() => gitStart.value.stop())
+      services.push({name: 'git', pid, startTime: processStartTime(pid), state: 'running', url})
+    }
+    if (anvilStart.status === 'rejected') throw anvilStart.reason
+    if (gitStart.status === 'rejected') throw gitStart.reason
+    const anvil = anvilStart.value
+    const git = gitStart.value
+    await phase('chain and git server up')
     const rpc = new JsonRpcProvider(anvil.url, DEVNET_CHAIN_ID, {
       staticNetwork: true,
       cacheTimeout: -1,
@@ -230,7 +271,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
     })
     await keepChainTimeMonotonic(rpc)
     const deployment = await deployAndFund(rpc, setup, providers, log)
-    phase('contracts ready')
+    await phase('contracts ready')
     setup.deployment = deployment
     await writeJsonAtomically(layout.setup, setup)
     const {contracts} = deployment
@@ -253,7 +294,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
       logFile: layout.log('solver'),
     })
     stops.push(() => solver.stop())
-    phase('solver up')
+    await phase('solver up')
     services.push({name: 'solver', pid: process.pid, state: 'running', url: solver.url})
 
     if (setup.protocol === 'onchain') {
@@ -265,7 +306,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
         logger: fileLogger(layout, 'mediator'),
       })
       stops.push(() => mediator.stop())
-      phase('mediator up')
+      await phase('mediator up')
       services.push({name: 'mediator', pid: process.pid, state: 'running'})
     }
 
@@ -289,10 +330,55 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
       services.push({name, pid: process.pid, state: 'running'})
     }
 
-    phase('providers up')
+    await phase('providers up')
+
+    // The on-chain job creator's service runs each contract's job as account #10, an ordinary job
+    // creator on the `local` network, in its own data directory (journal, downloads, its state).
+    const jobCreatorContract = contracts.LilypadOnChainJobCreator
+    if (jobCreatorContract !== undefined) {
+      const serviceKey = devnetPrivateKey(DEVNET_JOB_CREATOR_SERVICE_ACCOUNT)
+      const local = BUILTIN_NETWORKS.local
+      if (local === undefined) throw new Error('the built-in local network profile is missing')
+      const network = defineNetwork({
+        ...local,
+        chainId: DEVNET_CHAIN_ID,
+        rpcUrls: [anvil.url],
+        moduleBase: git.url,
+        solverUrl: solver.url,
+        solverAddress,
+        mediators: [mediatorAddress],
+        protocol: setup.protocol,
+        contracts: {
+          token: contracts.LilypadToken,
+          users: contracts.LilypadUsers,
+          controller: contracts.LilypadController,
+          jobCreator: jobCreatorContract,
+        },
+      })
+      const jobCreatorService = await startJobCreatorService({
+        rpcUrl: anvil.url,
+        chainId: DEVNET_CHAIN_ID,
+        jobCreatorContract,
+        privateKey: serviceKey,
+        dataDir: layout.jobCreator,
+        lockDataDir: layout.jobCreator,
+        fromBlock: deployment.blockNumber,
+        runJob: devnetJobRunner({
+          network,
+          privateKey: serviceKey,
+          dataDir: layout.jobCreator,
+          env: childProcessEnv(),
+        }),
+        logger: fileLogger(layout, 'jobcreator'),
+      })
+      stops.push(() => jobCreatorService.stop())
+      services.push({name: 'jobcreator', pid: process.pid, state: 'running'})
+      await phase('job creator up')
+    }
     const state: DevnetState = {
       version: 1,
       supervisorPid: process.pid,
+      supervisorStartTime,
       ready: true,
       startedAt: new Date().toISOString(),
       chainId: DEVNET_CHAIN_ID,

@@ -62,15 +62,15 @@ async function writeState(value: DevnetState): Promise<void> {
 }
 
 describe('the devnet accounts', () => {
-  it('are the first ten accounts of the public mnemonic', () => {
+  it('are the first eleven accounts of the public mnemonic', () => {
     const mnemonic = Mnemonic.fromPhrase(DEVNET_MNEMONIC)
-    for (let i = 0; i < 10; i += 1) {
+    for (let i = 0; i <= 10; i += 1) {
       const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`)
       expect(devnetAddress(i)).toBe(wallet.address)
       expect(devnetPrivateKey(i)).toBe(wallet.privateKey)
       expect(isWellKnownKey(wallet.privateKey.toUpperCase().replace('0X', '0x'))).toBe(true)
     }
-    expect(() => devnetAddress(10)).toThrow(RangeError)
+    expect(() => devnetAddress(11)).toThrow(RangeError)
   })
 
   it('follow the order of the Lilypad dev stack on the public mnemonic', () => {
