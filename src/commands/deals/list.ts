@@ -19,6 +19,7 @@ export default class DealsList extends LilypadCommand<DealsListResult> {
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --state ResultsAccepted --limit 5',
     '<%= config.bin %> <%= command.id %> --json',
+    '<%= config.bin %> <%= command.id %> --all',
   ]
   static override hiddenAliases = ['deal:list']
   static override flags = {
@@ -27,6 +28,10 @@ export default class DealsList extends LilypadCommand<DealsListResult> {
     }),
     limit: Flags.integer({summary: 'Show at most this many deals.', default: 50, min: 1}),
     offline: Flags.boolean({summary: 'Read the journal only; do not ask the solver or the chain.'}),
+    all: Flags.boolean({
+      summary:
+        "Every account's runs in the journal; on local also the jobs contracts requested (job ID, contract).",
+    }),
     'data-dir': dataDirFlag,
   }
 
@@ -38,6 +43,7 @@ export default class DealsList extends LilypadCommand<DealsListResult> {
       state: flags.state,
       limit: flags.limit,
       offline: flags.offline,
+      all: flags.all,
       signal: this.abortController.signal,
     })
     for (const warning of warnings) this.addWarning(warning)
@@ -45,6 +51,14 @@ export default class DealsList extends LilypadCommand<DealsListResult> {
   }
 
   protected renderHuman(result: DealsListResult): string {
-    return formatDealsTable(result.deals)
+    const table = formatDealsTable(result.deals)
+    const requested = result.deals.filter((deal) => deal.jobId !== undefined)
+    if (requested.length === 0) return table
+    return [
+      table,
+      '',
+      'Requested by contracts:',
+      ...requested.map((deal) => `  ${deal.id}  job ${deal.jobId ?? ''}  by ${deal.requestedBy ?? ''}`),
+    ].join('\n')
   }
 }

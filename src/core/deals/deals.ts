@@ -3,6 +3,7 @@
  * the chain's view, show one deal with its deadlines and who can act next, resume a run, accept,
  * dispute, claim a refund once a deadline passed, and download a result again.
  */
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Wallet} from 'ethers'
@@ -13,6 +14,12 @@ import {toChainError} from '../chain/errors.js'
 import {getResultAdded} from '../chain/events.js'
 import {LilypadController__factory} from '../chain/generated/factories/LilypadController__factory.js'
 import {stateName} from '../chain/states.js'
+import {
+  DEVNET_JOB_CREATOR_SERVICE_ACCOUNT,
+  devnetAddress,
+  devnetJobCreatorDir,
+  devnetPrivateKey,
+} from '../config/devnet.js'
 import type {ResolvedConfig} from '../config/index.js'
 import {isLilypadError, lilypadError} from '../errors/index.js'
 import {type SolverClient, createSolverClient} from '../solver/client.js'
@@ -29,7 +36,7 @@ import {
   downloadInto,
   followRun,
 } from './follow.js'
-import {type Journal, type RunRecord, openJournal} from './journal.js'
+import {type Journal, type RunRecord, journalPath, openJournal} from './journal.js'
 import {ProcessLockedSigner} from './tx-lock.js'
 
 /** Options shared by the deal operations. */
@@ -55,6 +62,10 @@ export interface DealSummary {
   /** Milliseconds since the epoch. */
   createdAt: number
   source: RunRecord['source']
+  /** The on-chain job this deal serves, when a contract requested it (`deals list --all` on a devnet). */
+  jobId?: string
+  /** The contract that requested it. */
+  requestedBy?: string
 }
 
 interface Session {
@@ -150,6 +161,25 @@ function summary(record: RunRecord): DealSummary {
     cost: record.cost?.lock,
     createdAt: record.createdAt,
     source: record.source,
+    ...(record.requestedBy === undefined
+      ? {}
+      : {jobId: record.requestedBy.jobId, requestedBy: record.requestedBy.contract}),
+  }
+}
+
+/**
+ * The deals the devnet's on-chain job-creator service made for contracts: its own journal, which
+ * it keeps as an ordinary job creator (account #10) under the devnet's directory.
+ */
+function contractDeals(options: ListDealsOptions): RunRecord[] {
+  const {config} = options
+  const dir = devnetJobCreatorDir(config.dataDir)
+  if (!existsSync(journalPath(dir))) return []
+  const journal = openJournal(dir)
+  try {
+    return journal.list({state: options.state, network: config.network.name, limit: options.limit ?? 50})
+  } finally {
+    journal.close()
   }
 }
 
@@ -188,6 +218,11 @@ export interface ListDealsOptions extends DealsOptions {
   limit?: number | undefined
   /** Skip the solver and the chain: the journal only. */
   offline?: boolean | undefined
+  /**
+   * Every account's records in the journal, not only the configured key's; on a devnet profile also
+   * the deals its on-chain job creator ran for contracts (with their job ID and contract).
+   */
+  all?: boolean | undefined
 }
 
 /**
@@ -276,12 +311,17 @@ export async function listDeals(
         }
       }
     }
-    const records = journal.list({
+    let records = journal.list({
       state: options.state,
       network: network.name,
       limit: options.limit ?? 50,
-      ...(account === undefined ? {} : {jobCreator: account}),
+      ...(account === undefined || options.all === true ? {} : {jobCreator: account}),
     })
+    if (options.all === true && network.devnet) {
+      records = [...records, ...contractDeals(options)]
+        .sort((a, b) => b.createdAt - a.createdAt)
+        .slice(0, options.limit ?? 50)
+    }
     return {deals: records.map(summary), warnings}
   } finally {
     session.close()
@@ -617,6 +657,26 @@ export async function refundDeal(id: string, options: DealsOptions): Promise<Dea
   }
 }
 
+/** The devnet job creator's record of `id`, when the caller's own journal has none. */
+function contractDealRecord(options: DealsOptions, id: string): RunRecord | undefined {
+  const own = openJournal(options.config.dataDir)
+  try {
+    if (own.get(id) !== undefined) return undefined
+  } finally {
+    own.close()
+  }
+  const dir = devnetJobCreatorDir(options.config.dataDir)
+  if (!existsSync(journalPath(dir))) return undefined
+  const service = openJournal(dir)
+  try {
+    const record = service.get(id)
+    const serviceAddress = devnetAddress(DEVNET_JOB_CREATOR_SERVICE_ACCOUNT)
+    return record?.jobCreator.toLowerCase() === serviceAddress.toLowerCase() ? record : undefined
+  } finally {
+    service.close()
+  }
+}
+
 /** What `deals download` did. */
 export interface DealDownloadResult {
   dealId: string
@@ -628,6 +688,9 @@ export interface DealDownloadResult {
 
 /**
  * Downloads a deal's result again and verifies it against the data ID on chain (or the solver's).
+ * On a devnet profile, a deal the devnet's on-chain job creator ran for a contract is downloaded
+ * as that job creator (its key is the devnet's public #10): the solver serves a result only to
+ * the deal's job creator.
  *
  * @param options - also `outputDir` (default `<dataDir>/downloaded-files/<dealId>`, replaced)
  * @throws DEAL_UNKNOWN, RESULT_NOT_FOUND, solver and chain errors
@@ -636,9 +699,18 @@ export async function downloadDeal(
   id: string,
   options: DealsOptions & {outputDir?: string | undefined},
 ): Promise<DealDownloadResult> {
-  const session = await openSession(options, {solver: true, chain: true})
+  const asService = options.config.network.devnet ? contractDealRecord(options, id) : undefined
+  const session = await openSession(
+    asService === undefined
+      ? options
+      : {
+          ...options,
+          config: {...options.config, privateKey: devnetPrivateKey(DEVNET_JOB_CREATOR_SERVICE_ACCOUNT)},
+        },
+    {solver: true, chain: true},
+  )
   try {
-    const record = await recordOf(session, id, options)
+    const record = asService ?? (await recordOf(session, id, options))
     const dealId = record.dealId ?? id
     if (session.solver === undefined) throw unknownDeal(id)
     const added =
