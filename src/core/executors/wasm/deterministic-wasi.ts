@@ -7,7 +7,11 @@
  *   clock starts at 2024-01-01T00:00:00Z, the others at 0. Resolution is 1 ms.
  * - `random_get`: the seeded SHA-256 counter-mode stream of `random.ts`.
  * - File timestamps returned by `fd_filestat_get`/`path_filestat_get`: the virtual epoch, and the
- *   device and inode numbers 0.
+ *   device and inode numbers 0. A directory reports one link and size 0, which filesystems
+ *   otherwise give as they please (ext4 4096, tmpfs a multiple of its entries).
+ * - `fd_readdir`: the whole directory is read first and returned sorted by name bytes, with
+ *   cookies 1, 2, 3… and inode numbers 0, where the host would give its own order (hash order on
+ *   ext4, newest first on tmpfs) and its own cookies.
  * - fd 1 and fd 2 go to capture files with byte caps; past a cap the bytes are dropped (the guest
  *   is told they were written, so it does not retry) and the cut is reported.
  * - Writes to other files count against the outputs quota; past it they fail with ENOSPC.
@@ -29,6 +33,11 @@ export const VIRTUAL_EPOCH_NS = 1_704_067_200_000_000_000n
 export const VIRTUAL_TICK_NS = 1_000_000n
 
 const ERRNO = {success: 0, inval: 28, nospc: 51, nosys: 52, rofs: 69} as const
+/** Size of a WASI preview1 `dirent` header: d_next u64, d_ino u64, d_namlen u32, d_type u8, padding. */
+const DIRENT_BYTES = 24
+/** The name length announced when a buffer cannot even hold a `dirent` header to read one from. */
+const NAME_MAX = 255
+const FILETYPE_DIRECTORY = 3
 const CLOCK_REALTIME = 0
 const CLOCK_COUNT = 4
 const OFLAGS_CREAT = 1
@@ -80,6 +89,21 @@ export interface DeterministicOptions {
 
 /** A WASI import function; every argument is an i32 (number) or i64 (bigint). */
 type WasiFunction = (...args: (number | bigint)[]) => number
+
+/** One directory entry as the guest will see it. */
+interface DirectoryEntry {
+  readonly name: Buffer
+  readonly type: number
+}
+
+/**
+ * A whole directory, or, when the guest's buffer cannot hold one of its entries, the name length
+ * to ask for (the guest grows its buffer to `DIRENT_BYTES + namlen` and asks again).
+ */
+type Listing =
+  | {readonly kind: 'entries'; readonly entries: DirectoryEntry[]}
+  | {readonly kind: 'too-small'; readonly namlen: number}
+  | {readonly kind: 'error'; readonly errno: number}
 
 /**
  * Wraps Node's WASI imports so that the job is deterministic and confined.
@@ -158,9 +182,109 @@ export function deterministicImports(
     const memory = view()
     memory.setBigUint64(pointer, 0n, true) // dev
     memory.setBigUint64(pointer + 8, 0n, true) // ino
+    if (memory.getUint8(pointer + 16) === FILETYPE_DIRECTORY) {
+      memory.setBigUint64(pointer + 24, 1n, true) // nlink
+      memory.setBigUint64(pointer + 32, 0n, true) // size
+    }
     for (const offset of [40, 48, 56]) memory.setBigUint64(pointer + offset, VIRTUAL_EPOCH_NS, true)
   }
   const nosys: WasiFunction = () => ERRNO.nosys
+
+  /** Listings read by a cookie-0 call, served to the calls that continue it. */
+  const listings = new Map<number, DirectoryEntry[]>()
+  /**
+   * Reads every entry through Node's fd_readdir, with the guest's own buffer as scratch space
+   * (it is the guest's to be overwritten, and no other guest memory is free to use).
+   */
+  const readListing = (fd: number, buffer: number, length: number, usedPointer: number): Listing => {
+    const entries: DirectoryEntry[] = []
+    const cookies = new Set<bigint>()
+    let cookie = 0n
+    let longest = 0
+    let unreadable = false
+    for (;;) {
+      const result = original('fd_readdir')(fd, buffer, length, cookie, usedPointer)
+      if (result !== ERRNO.success) return {kind: 'error', errno: result}
+      const memory = view()
+      const used = memory.getUint32(usedPointer, true)
+      let offset = 0
+      while (offset + DIRENT_BYTES <= used) {
+        const namlen = memory.getUint32(buffer + offset + 16, true)
+        const complete = offset + DIRENT_BYTES + namlen <= used
+        // A cut entry after others fits in the next call, which starts at it.
+        if (!complete && offset > 0) break
+        longest = Math.max(longest, namlen)
+        if (complete) {
+          const start = buffer + offset + DIRENT_BYTES
+          entries.push({
+            name: Buffer.from(memory.buffer.slice(start, start + namlen)),
+            type: memory.getUint8(buffer + offset + 20),
+          })
+        } else {
+          unreadable = true
+        }
+        cookie = memory.getBigUint64(buffer + offset, true)
+        offset += DIRENT_BYTES + namlen
+      }
+      if (used < length) break
+      if (offset === 0) return {kind: 'too-small', namlen: NAME_MAX}
+      // A cookie seen before would loop forever; the host's cookies are telldir positions.
+      if (cookies.has(cookie)) break
+      cookies.add(cookie)
+    }
+    if (unreadable) return {kind: 'too-small', namlen: longest}
+    entries.sort((a, b) => Buffer.compare(a.name, b.name))
+    return {kind: 'entries', entries}
+  }
+  /** Writes `records` from the start of the guest's buffer, cutting the last one at its end. */
+  const fill = (buffer: number, length: number, usedPointer: number, records: Buffer[]): void => {
+    const target = new Uint8Array(options.memory().buffer, buffer, length)
+    let used = 0
+    for (const record of records) {
+      if (used >= length) break
+      const kept = Math.min(record.length, length - used)
+      target.set(record.subarray(0, kept), used)
+      used += kept
+    }
+    // What the scratch reads left past the answer is host data; the guest gets zeros instead.
+    target.fill(0, used)
+    view().setUint32(usedPointer, used, true)
+  }
+  const direntRecord = (next: bigint, namlen: number, type: number, name: Buffer): Buffer => {
+    const record = Buffer.alloc(DIRENT_BYTES + name.length)
+    record.writeBigUInt64LE(next, 0)
+    record.writeUInt32LE(namlen, 16)
+    record.writeUInt8(type, 20)
+    name.copy(record, DIRENT_BYTES)
+    return record
+  }
+  const readdir: WasiFunction = (fd, bufferArg, lengthArg, cookieArg, usedArg) => {
+    const [buffer, length, usedPointer] = [Number(bufferArg), Number(lengthArg), Number(usedArg)]
+    const cookie = BigInt(cookieArg)
+    let entries = cookie === 0n ? undefined : listings.get(Number(fd))
+    if (entries === undefined) {
+      const listing = readListing(Number(fd), buffer, length, usedPointer)
+      if (listing.kind === 'error') return listing.errno
+      if (listing.kind === 'too-small') {
+        // A header naming the longest entry, cut at the buffer's end: the guest grows its buffer.
+        const header = direntRecord(cookie + 1n, listing.namlen, 0, Buffer.alloc(listing.namlen))
+        fill(buffer, length, usedPointer, [header])
+        return ERRNO.success
+      }
+      entries = listing.entries
+      listings.set(Number(fd), entries)
+    }
+    const records: Buffer[] = []
+    let size = 0
+    for (let index = cookie; index < BigInt(entries.length) && size < length; index++) {
+      const entry = entries[Number(index)] as DirectoryEntry
+      const record = direntRecord(index + 1n, entry.name.length, entry.type, entry.name)
+      records.push(record)
+      size += record.length
+    }
+    fill(buffer, length, usedPointer, records)
+    return ERRNO.success
+  }
 
   return {
     ...(base as Record<string, WasiFunction>),
@@ -189,6 +313,7 @@ export function deterministicImports(
       return ERRNO.success
     },
     fd_pwrite: quota('fd_pwrite'),
+    fd_readdir: readdir,
     fd_filestat_get: (fd, pointer) => {
       const result = original('fd_filestat_get')(fd, pointer)
       if (result === ERRNO.success) fixStat(Number(pointer))
@@ -237,6 +362,7 @@ export function deterministicImports(
       const result = original('fd_close')(fd)
       if (result === ERRNO.success) {
         readOnly.delete(Number(fd))
+        listings.delete(Number(fd))
         if (Number(fd) === inputsFd) inputsFd = undefined
       }
       return result
@@ -247,6 +373,10 @@ export function deterministicImports(
         const moved = readOnly.delete(Number(from))
         readOnly.delete(Number(to))
         if (moved) readOnly.add(Number(to))
+        const listing = listings.get(Number(from))
+        listings.delete(Number(from))
+        listings.delete(Number(to))
+        if (listing !== undefined) listings.set(Number(to), listing)
       }
       return result
     },

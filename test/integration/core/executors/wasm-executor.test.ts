@@ -2,7 +2,9 @@
  * The Wasm executor on real WASI modules in real child processes: determinism, the caps (time,
  * output, memory, outputs), exit codes and traps, the preopened directories, and what it refuses.
  */
-import {mkdir, readFile, readdir, symlink, writeFile} from 'node:fs/promises'
+import {existsSync} from 'node:fs'
+import {mkdir, mkdtemp, readFile, readdir, symlink, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from '@jest/globals'
@@ -17,6 +19,7 @@ import {
   executeWasm,
 } from '../../../../src/core/executors/index.js'
 import {compileModuleTemplate} from '../../../../src/core/module/template/index.js'
+import {computeDataId} from '../../../../src/core/results/data-id.js'
 import {validateModuleSpec} from '../../../../src/core/module/validate.js'
 import {makeTempDir, removeTempDir} from '../../../helpers/git-fixtures.js'
 import {ROOT} from '../../../helpers/run-cli.js'
@@ -124,6 +127,72 @@ describe('determinism', () => {
       expect(line).not.toBe(one[index])
     })
   })
+})
+
+describe('directories', () => {
+  // tmpfs lists newest first, ext4 and overlayfs in hash order: two hosts, two orders.
+  const shm = existsSync('/dev/shm') ? '/dev/shm' : undefined
+  const names = ['zeta', 'a1', 'mid', 'b2', 'alpha']
+  const sorted = ['a1', 'alpha', 'b2', 'mid', 'sub', 'zeta']
+
+  async function inputsOn(parent: string): Promise<string> {
+    const dir = await mkdtemp(join(parent, 'lilypad-wasm-inputs-'))
+    for (const name of names) await writeFile(join(dir, name), name)
+    await mkdir(join(dir, 'sub'))
+    await writeFile(join(dir, 'sub', 'inner'), 'x')
+    return dir
+  }
+
+  function listed(stdout: string): string[] {
+    return stdout.split('\n').flatMap((line) => (line.startsWith('entry ') ? [line.split(' ')[1] ?? ''] : []))
+  }
+
+  ;(shm === undefined ? it.skip : it)(
+    'lists /inputs in name order with the same cookies, inodes and directory stat on disk and on tmpfs',
+    async () => {
+      const onDisk = await inputsOn(tmpdir())
+      const onTmpfs = await inputsOn(shm ?? tmpdir())
+      try {
+        const run = async (inputsDir: string, buffer: string): Promise<ExecutionResult> =>
+          execute({module: probeModule(['list', '/inputs', buffer]), inputsDir})
+        const disk = await files(await run(onDisk, '4096'))
+        const tmpfs = await files(await run(onTmpfs, '4096'))
+        expect(tmpfs.stdout).toBe(disk.stdout)
+        expect(listed(disk.stdout)).toEqual(sorted)
+        expect(disk.stdout).toContain('entry a1 type 4 next 1 ino 0\n')
+        expect(disk.stdout).toContain('entry sub type 3 next 5 ino 0\n')
+        expect(disk.stdout).toContain(`dir nlink 1 size 0 mtime ${VIRTUAL_EPOCH_NS}\n`)
+        // A buffer that holds one or two entries at a time, and one too small for any: the guest
+        // continues from its cookies and grows the buffer, and sees the same listing.
+        for (const buffer of ['40', '8']) {
+          const small = (await files(await run(onTmpfs, buffer))).stdout
+          expect(small.replace(/calls \d+/, '')).toBe(disk.stdout.replace(/calls \d+/, ''))
+          expect(small).not.toContain('calls 1\n')
+        }
+      } finally {
+        await removeTempDir(onDisk)
+        await removeTempDir(onTmpfs)
+      }
+    },
+  )
+
+  ;(shm === undefined ? it.skip : it)(
+    'gives the same stdout and result CID for files created in /outputs on disk and on tmpfs',
+    async () => {
+      const shmWork = await mkdtemp(join(shm ?? tmpdir(), 'lilypad-wasm-results-'))
+      try {
+        const module = probeModule(['list', '/outputs', '64', ...names, 'sub/'])
+        const disk = await execute({module})
+        const tmpfs = await execute({module, resultDir: join(shmWork, 'result')})
+        const diskFiles = await files(disk)
+        expect((await files(tmpfs)).stdout).toBe(diskFiles.stdout)
+        expect(listed(diskFiles.stdout)).toEqual(sorted)
+        expect(await computeDataId(tmpfs.resultDir)).toBe(await computeDataId(disk.resultDir))
+      } finally {
+        await removeTempDir(shmWork)
+      }
+    },
+  )
 })
 
 describe('the wasm scaffold', () => {
