@@ -34,6 +34,7 @@ export {
   devnetStatePath,
   isWellKnownKey,
   processAlive,
+  processStartTime,
   readDevnetState,
   runningDevnet,
 } from './devnet.js'

@@ -5,7 +5,7 @@
  */
 import {spawn} from 'node:child_process'
 import {closeSync, openSync} from 'node:fs'
-import {open, readFile, readdir, rm, stat} from 'node:fs/promises'
+import {mkdir, open, readFile, readdir, rm, stat} from 'node:fs/promises'
 import {basename} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -73,6 +73,44 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
+async function lockDevnet(layout: ReturnType<typeof devnetLayout>): Promise<() => Promise<void>> {
+  await mkdir(layout.logs, {recursive: true})
+  return lockfile.lock(layout.root, {
+    lockfilePath: layout.lock,
+    retries: {retries: 900, minTimeout: 100, maxTimeout: 100},
+    stale: 120_000,
+  })
+}
+
+/** Sends SIGKILL to a whole process group, if it still has members. */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    // no such group any more
+  }
+}
+
+async function stopDevnet(dataDir: string): Promise<DevnetDownResult> {
+  const state = readDevnetState(dataDir)
+  if (state === undefined) return {wasRunning: false, stopped: []}
+  const wasRunning = processAlive(state.supervisorPid, state.supervisorStartTime)
+  const stopped: DevnetDownResult['stopped'] = []
+  if (wasRunning) {
+    const killed = await stopPid(state.supervisorPid, 15_000)
+    // A supervisor that had to be killed could not stop its children: its group (anvil, Wasm jobs) goes too.
+    if (killed) killGroup(state.supervisorPid)
+    stopped.push({name: 'supervisor', pid: state.supervisorPid, killed})
+  }
+  for (const service of state.services) {
+    if (service.pid === state.supervisorPid || !processAlive(service.pid, service.startTime)) continue
+    const killed = await stopPid(service.pid, 5_000)
+    if (killed) killGroup(service.pid)
+    stopped.push({name: service.name, pid: service.pid, killed})
+  }
+  return {wasRunning, stopped}
+}
+
 /**
  * Starts the devnet in a detached supervisor process and returns once every service answers. A
  * devnet already running on this data directory is left as it is.
@@ -85,18 +123,13 @@ export async function devnetUp(options: DevnetUpOptions): Promise<DevnetUpResult
   const layout = devnetLayout(options.dataDir)
   const running = runningDevnet(options.dataDir)
   if (running !== undefined) return {state: running, alreadyRunning: true}
-  await import('node:fs/promises').then((fs) => fs.mkdir(layout.logs, {recursive: true}))
-  // One `up` at a time per data directory: a second one waits, then finds the devnet running.
-  const release = await lockfile.lock(layout.root, {
-    lockfilePath: layout.lock,
-    retries: {retries: 600, minTimeout: 100, maxTimeout: 100},
-    stale: 120_000,
-  })
+  // One `up` (or `down`) at a time per data directory: a second one waits, then finds the devnet running.
+  const release = await lockDevnet(layout)
   try {
     const again = runningDevnet(options.dataDir)
     if (again !== undefined) return {state: again, alreadyRunning: true}
-    const stale = readDevnetState(options.dataDir)
-    if (stale !== undefined && processAlive(stale.supervisorPid)) await stopPid(stale.supervisorPid, 10_000)
+    // A supervisor that never became ready (or a half-stopped devnet) is cleared away first.
+    await stopDevnet(options.dataDir)
     options.onEvent?.({type: 'devnet.starting', dataDir: options.dataDir})
     const started = Date.now()
     const out = layout.log('supervisor.out')
@@ -174,7 +207,19 @@ export async function devnetForeground(
   const started = Date.now()
   // The services' code loads only here: the other devnet commands stay light.
   const {runSupervisor} = await import('./supervisor.js')
-  const devnet = await runSupervisor(options)
+  const release = await lockDevnet(devnetLayout(options.dataDir))
+  let devnet: Awaited<ReturnType<typeof runSupervisor>>
+  try {
+    if (runningDevnet(options.dataDir) !== undefined) {
+      throw lilypadError('USAGE', {
+        message: 'A devnet is already running on this data directory.',
+        hints: ['Stop it first: lilypad devnet down.'],
+      })
+    }
+    devnet = await runSupervisor(options)
+  } finally {
+    await release()
+  }
   options.onEvent?.({type: 'devnet.ready', state: devnet.state, ms: Date.now() - started})
   options.onReady?.(devnet.state)
   await new Promise<void>((resolve) => {
@@ -207,23 +252,17 @@ export async function devnetDown(options: {
 }): Promise<DevnetDownResult> {
   const state = readDevnetState(options.dataDir)
   if (state === undefined) return {wasRunning: false, stopped: []}
-  const wasRunning = processAlive(state.supervisorPid)
-  const stopped: DevnetDownResult['stopped'] = []
-  if (wasRunning) {
-    options.onEvent?.({type: 'devnet.stopping', pid: state.supervisorPid})
-    stopped.push({
-      name: 'supervisor',
-      pid: state.supervisorPid,
-      killed: await stopPid(state.supervisorPid, 15_000),
-    })
-  }
-  // The supervisor stops its children; anything it left behind (it was killed) goes now.
-  for (const service of state.services) {
-    if (service.pid !== state.supervisorPid && processAlive(service.pid)) {
-      stopped.push({name: service.name, pid: service.pid, killed: await stopPid(service.pid, 5_000)})
+  // Waits for an `up` in progress, so a starting supervisor is not missed.
+  const release = await lockDevnet(devnetLayout(options.dataDir))
+  try {
+    const current = readDevnetState(options.dataDir) ?? state
+    if (processAlive(current.supervisorPid, current.supervisorStartTime)) {
+      options.onEvent?.({type: 'devnet.stopping', pid: current.supervisorPid})
     }
+    return await stopDevnet(options.dataDir)
+  } finally {
+    await release()
   }
-  return {wasRunning, stopped}
 }
 
 /** The devnet's state with each service's liveness checked now. */
@@ -237,10 +276,12 @@ export interface DevnetStatus {
 /** Reads the state and checks each PID. Nothing secret is in it. */
 export function devnetStatus(options: {dataDir: string}): DevnetStatus {
   const state = readDevnetState(options.dataDir)
-  const running = state !== undefined && state.ready && processAlive(state.supervisorPid)
+  const running =
+    state !== undefined && state.ready && processAlive(state.supervisorPid, state.supervisorStartTime)
   const services = (state?.services ?? []).map((service) => ({
     ...service,
-    state: processAlive(service.pid) && running ? ('running' as const) : ('stopped' as const),
+    state:
+      processAlive(service.pid, service.startTime) && running ? ('running' as const) : ('stopped' as const),
   }))
   return {running, dataDir: options.dataDir, state, services}
 }
