@@ -72,6 +72,8 @@ export async function startAnvil(options: StartAnvilOptions): Promise<AnvilProce
     // Eleven accounts, each with anvil's default 10,000 ETH: #10 is the on-chain job-creator service.
     '--accounts',
     '11',
+    // No banner: it lists the accounts' private keys, which never go into a log.
+    '--silent',
   ]
   if (options.stateFile !== undefined) args.push('--state', options.stateFile, '--state-interval', '1')
   const log = options.logFile === undefined ? 'ignore' : openSync(options.logFile, 'a')
