@@ -39,7 +39,8 @@ export interface AnvilProcess {
   stop(): Promise<void>
 }
 
-async function answers(url: string): Promise<boolean> {
+/** True when our chain answers at `url` (another server on the port would give another chain id). */
+async function answers(url: string, chainId: number): Promise<boolean> {
   try {
     const response = await fetch(url, {
       method: 'POST',
@@ -47,7 +48,8 @@ async function answers(url: string): Promise<boolean> {
       body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: []}),
       signal: AbortSignal.timeout(1_000),
     })
-    return response.ok
+    const body = (await response.json()) as {result?: unknown}
+    return typeof body.result === 'string' && Number(BigInt(body.result)) === chainId
   } catch {
     return false
   }
@@ -87,7 +89,7 @@ export async function startAnvil(options: StartAnvilOptions): Promise<AnvilProce
     await gone
   }
   const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000)
-  while (!(await answers(url))) {
+  while (!(await answers(url, options.chainId ?? DEVNET_CHAIN_ID))) {
     if (
       child.exitCode !== null ||
       child.signalCode !== null ||

@@ -87,7 +87,8 @@ function fileLogger(layout: DevnetLayout, service: string): Logger {
 
 /** A digest of the example modules' sources: the repositories are rebuilt only when it changes. */
 async function sourcesDigest(): Promise<string> {
-  const hash = createHash('sha256')
+  // The format version changes whenever repos.ts changes how repositories are written.
+  const hash = createHash('sha256').update('repos-v1\0')
   const names = (await readdir(MODULE_SOURCES_DIR, {recursive: true, withFileTypes: true}))
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
