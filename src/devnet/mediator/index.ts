@@ -6,12 +6,17 @@
  * machine, so equal means the provider told the truth: `mediationAcceptResult`; different:
  * `mediationRejectResult` (DESIGN §2 step 7, §4, §10).
  *
- * When the job cannot be re-run here, the ruling depends on why:
+ * Only Wasm jobs are re-run: a Docker job's bytes differ from run to run (timestamps, scheduling), so
+ * comparing them would reject honest results; the mediator abstains on every Docker dispute.
+ *
+ * When the job cannot be re-run here, the ruling depends on why (the error code and, for
+ * JOB_CANNOT_RUN, its `details.reason`):
  * - the module itself is broken (its ref does not exist, its template does not render or validate,
- *   its Wasm cannot run): no honest provider could have produced a result, so it rejects;
- * - this machine lacks what the job needs (no Docker engine, a time limit hit here, the git host or
- *   the solver unreachable): it cannot judge, rules nothing and leaves the deal to the mediation
- *   timeout, which refunds both parties (`timeoutMediateResult`).
+ *   its Wasm has no entry module, does not compile or imports what WASI lacks): no honest provider
+ *   could have produced a result, so it rejects;
+ * - this machine may be at fault (the Wasm runner process crashed, a time limit hit here, the git
+ *   host or the solver unreachable): it cannot judge, rules nothing and leaves the deal to the
+ *   mediation timeout, which refunds both parties (`timeoutMediateResult`).
  *
  * Every dispute is judged once: the ruling and the chain cursor are persisted under its data
  * directory, and the chain state is checked before any transaction.
@@ -100,7 +105,7 @@ export interface RunningMediator {
 
 const STATE_FILE = 'mediator-state.json'
 
-/** Codes that mean the module (not this machine) is at fault: the job cannot run anywhere. */
+/** Codes that mean the module (not this machine) is at fault: it cannot resolve or render anywhere. */
 const MODULE_BROKEN = new Set([
   'MODULE_REF_INVALID',
   'MODULE_REF_UNSAFE',
@@ -112,11 +117,43 @@ const MODULE_BROKEN = new Set([
   'TEMPLATE_RENDER_FAILED',
   'TEMPLATE_NOT_JSON',
   'MODULE_INVALID',
-  'JOB_CANNOT_RUN',
+])
+/**
+ * `details.reason` values of JOB_CANNOT_RUN that the Wasm module itself causes on every machine (see
+ * the Wasm executor and its runner). Any other reason (`runner-crashed`, `read`, one added later) may
+ * be this machine's trouble, so the mediator does not condemn a result for it.
+ */
+const WASM_MODULE_REASONS = new Set([
+  'no-entry-module',
+  'storage-source',
+  'import-modules',
+  'path-outside',
+  'missing',
+  'not-a-file',
+  'memory',
+  'compile',
+  'imports',
+  'instantiate',
+  'entry-point',
 ])
 /** Codes worth another try before abstaining. */
 const TRANSIENT = new Set(['NETWORK_UNREACHABLE', 'TIMEOUT', 'MODULE_GIT_FAILED', 'MODULE_CACHE_LOCKED'])
 const ATTEMPTS = 3
+const NOT_DETERMINISTIC =
+  'the job runs on Docker, whose runs are not deterministic, so a re-run here proves nothing about the result'
+
+/** Whether a failed re-run shows the module cannot run anywhere, so no honest result exists. */
+function condemns(error: unknown): boolean {
+  if (!isLilypadError(error)) return false
+  if (MODULE_BROKEN.has(error.code)) return true
+  if (error.code !== 'JOB_CANNOT_RUN') return false
+  const details = error.details as Record<string, unknown>
+  // Raised before any executor: a job-spec field of the wrong type, or an engine nothing runs.
+  if (details.engine === undefined) return details.field !== undefined || details.reason === 'engine'
+  return (
+    details.engine === 'wasm' && typeof details.reason === 'string' && WASM_MODULE_REASONS.has(details.reason)
+  )
+}
 const RETRY_DELAY_MS = 1000
 
 /**
@@ -156,6 +193,12 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
     const controller = LilypadController__factory.connect(options.chain.controller, signer)
     const solver = createSolverClient({url: options.solverUrl, signer: privateKey})
     const executors = options.executors ?? (await createExecutors({dockerHost: options.dockerHost}))
+    // Only Wasm re-runs prove anything; a Docker job never starts here (see NOT_DETERMINISTIC).
+    const wasm = executors.get('wasm')
+    const rerunExecutors: Executors = {
+      engines: wasm === undefined ? [] : ['wasm'],
+      get: (engine) => (engine === 'wasm' ? wasm : undefined),
+    }
     // git's allowlist filters this; only PATH matters here.
     const gitEnv = options.gitEnv ?? {PATH: process.env.PATH}
     const state = await openStateFile<MediatorState>(join(dataDir, STATE_FILE), () => ({
@@ -190,6 +233,7 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
       }
       for (let attempt = 1; ; attempt += 1) {
         await rm(resultDir, {recursive: true, force: true})
+        let engine: string | undefined
         try {
           const job = await runModuleJob({
             module: offer.module,
@@ -197,16 +241,20 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
             dataDir,
             resultDir,
             seed: dealId,
-            executors,
+            executors: rerunExecutors,
             inputsDir,
             env: gitEnv,
             signal: stopping.signal,
+            onEvent: (event) => {
+              if (event.type === 'job.rendered') engine = event.engine
+            },
           })
           return {dataId: job.dataId}
         } catch (error) {
           if (stopping.signal.aborted) throw error
+          if (engine !== undefined && engine !== 'wasm') return {broken: false, reason: NOT_DETERMINISTIC}
+          if (condemns(error)) return {broken: true, reason: messageOf(error)}
           const code = isLilypadError(error) ? error.code : undefined
-          if (code !== undefined && MODULE_BROKEN.has(code)) return {broken: true, reason: messageOf(error)}
           if (code !== undefined && TRANSIENT.has(code) && attempt < ATTEMPTS) {
             log('warn', 'the re-run failed; trying again', {dealId, code, error: messageOf(error)})
             await delay(RETRY_DELAY_MS * attempt, undefined, {signal: stopping.signal})

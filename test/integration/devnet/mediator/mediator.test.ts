@@ -5,6 +5,7 @@
  * is rejected, a job this machine cannot run (Docker, here absent) is left to the mediation timeout,
  * a true claim is accepted, and a restart neither forgets nor repeats a ruling.
  */
+import {mkdtemp, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
@@ -16,7 +17,10 @@ import {type Deployment, deployContracts} from '../../../../src/core/chain/deplo
 import {LilypadController__factory} from '../../../../src/core/chain/generated/factories/LilypadController__factory.js'
 import {LilypadToken__factory} from '../../../../src/core/chain/generated/factories/LilypadToken__factory.js'
 import {stateName} from '../../../../src/core/chain/states.js'
-import type {Executors} from '../../../../src/core/executors/index.js'
+import {lilypadError} from '../../../../src/core/errors/index.js'
+import type {Executor, Executors} from '../../../../src/core/executors/index.js'
+import {startResult} from '../../../../src/core/executors/result-dir.js'
+import {computeDataId} from '../../../../src/core/results/data-id.js'
 import {createWasmExecutor} from '../../../../src/core/executors/index.js'
 import {runModuleJob} from '../../../../src/core/executors/module-job.js'
 import {createSolverClient} from '../../../../src/core/solver/client.js'
@@ -34,11 +38,49 @@ import {createModuleRepo, makeTempDir, removeTempDir} from '../../../helpers/git
 
 const CHAIN_ID = 31337
 const gitEnv = {PATH: process.env.PATH ?? '/usr/bin:/bin'}
-/** Wasm only, whatever this machine has: a Docker job then cannot be re-run, as on a host without Docker. */
-const wasmOnly: Executors = (() => {
-  const wasm = createWasmExecutor()
-  return {engines: ['wasm'], get: (engine) => (engine === 'wasm' ? wasm : undefined)}
-})()
+/**
+ * The mediator's executors. Wasm is the real executor, except for jobs whose parameters say
+ * `crash-the-runner`: those fail as a Wasm runner process killed on this machine (out of memory) fails,
+ * something no module can be blamed for. Docker is a stand-in for the engine this machine lacks: it
+ * "runs" every job to a fixed result, so a provider can claim exactly what a re-run would give.
+ */
+const realWasm = createWasmExecutor()
+const dockerStandIn: Executor = {
+  engine: 'docker',
+  available: () => Promise.resolve(true),
+  async execute(job) {
+    const pending = await startResult(job.resultDir)
+    await writeFile(pending.stdoutPath, 'hi\n')
+    await pending.commit(0)
+    return {
+      engine: 'docker',
+      exitCode: 0,
+      resultDir: job.resultDir,
+      durationMs: 1,
+      truncated: {stdout: false, stderr: false},
+    }
+  },
+}
+const mediatorExecutors: Executors = {
+  engines: ['wasm', 'docker'],
+  get: (engine) => {
+    if (engine === 'docker') return dockerStandIn
+    return {
+      ...realWasm,
+      execute: (job) => {
+        if (!JSON.stringify(job.module.job.Spec.Wasm ?? {}).includes('crash-the-runner'))
+          return realWasm.execute(job)
+        return Promise.reject(
+          lilypadError('JOB_CANNOT_RUN', {
+            message: 'The Wasm runner process stopped (signal SIGKILL) before the job finished',
+            details: {engine: 'wasm', reason: 'runner-crashed'},
+          }),
+        )
+      },
+    }
+  },
+}
+const wasmOnly: Executors = {engines: ['wasm'], get: (engine) => (engine === 'wasm' ? realWasm : undefined)}
 
 const cleanups: (() => Promise<void>)[] = []
 let anvil: Anvil
@@ -54,6 +96,7 @@ let jobCreator: Wallet
 let provider: Wallet
 let cowsay: string
 let dockerRepo: string
+let noWasmRepo: string
 
 async function launchMediator(events: MediatorEvent[]): Promise<RunningMediator> {
   const started = await startMediator({
@@ -67,7 +110,7 @@ async function launchMediator(events: MediatorEvent[]): Promise<RunningMediator>
     },
     dataDir: join(root, 'mediator'),
     gitEnv,
-    executors: wasmOnly,
+    executors: mediatorExecutors,
     pollIntervalMs: 50,
     onEvent: (event) => events.push(event),
   })
@@ -118,6 +161,32 @@ beforeAll(async () => {
     ],
   })
   dockerRepo = docker.url
+  const noWasm = await createModuleRepo({
+    root,
+    name: 'lilypad-module-no-wasm',
+    versions: [
+      {
+        tag: 'v1',
+        files: {
+          'lilypad_module.json.tmpl': JSON.stringify({
+            machine: {gpu: 0, cpu: 1000, ram: 100},
+            job: {
+              APIVersion: 'V1beta1',
+              Spec: {
+                Engine: 'Wasm',
+                Wasm: {
+                  EntryModule: {StorageSource: 'repoClone', Path: 'build/module.wasm'},
+                  EntryPoint: '_start',
+                },
+                Timeout: 60,
+              },
+            },
+          }),
+        },
+      },
+    ],
+  })
+  noWasmRepo = noWasm.url
 
   solver = await startSolver({
     dataDir: join(root, 'solver'),
@@ -269,21 +338,53 @@ describe('mediator', () => {
     expect(await chainState(dealId)).toBe('MediationRejected')
   }, 60_000)
 
-  it('rules nothing on a job it cannot run here (Docker), leaving it to the mediation timeout', async () => {
-    const dealId = await disputedDeal(moduleConfigFor(dockerRepo, 'v1'), {}, bogus)
+  it('rejects a Wasm job whose module has no entry file at its commit (a module-side reason)', async () => {
+    const dealId = await disputedDeal(moduleConfigFor(noWasmRepo, 'v1'), {}, bogus)
+    const ruled = await ruling(dealId)
+    expect(ruled).toMatchObject({ruling: 'rejected'})
+    expect(ruled.type === 'dispute.ruled' ? ruled.reason : '').toMatch(/build\/module\.wasm/)
+    expect(await chainState(dealId)).toBe('MediationRejected')
+  }, 60_000)
+
+  it('rules nothing when its own Wasm runner crashes: JOB_CANNOT_RUN of this machine condemns no one', async () => {
+    const dealId = await disputedDeal(moduleConfigFor(cowsay, 'v0.0.3'), {Message: 'crash-the-runner'}, bogus)
     const ruled = await ruling(dealId)
     expect(ruled).toMatchObject({ruling: 'abstained'})
-    expect(ruled.type === 'dispute.ruled' ? ruled.reason : '').toMatch(/Docker/)
+    expect(ruled.type === 'dispute.ruled' ? ruled.reason : '').toMatch(/runner process stopped/)
     expect(await chainState(dealId)).toBe('ResultsChecked')
+  }, 60_000)
+
+  it('never re-runs a Docker job, even one it could run, and leaves it to the mediation timeout', async () => {
+    // The claim is what the Docker stand-in gives: comparing would accept it; Docker runs prove nothing.
+    const scratch = await mkdtemp(join(root, 'docker-claim-'))
+    await dockerStandIn.execute({
+      module: {} as never,
+      moduleDir: scratch,
+      resultDir: join(scratch, 'result'),
+      seed: 'x',
+    })
+    const claim = await computeDataId(join(scratch, 'result'))
+    const dealId = await disputedDeal(moduleConfigFor(dockerRepo, 'v1'), {}, () => Promise.resolve(claim))
+    const ruled = await ruling(dealId)
+    expect(ruled).toMatchObject({ruling: 'abstained'})
+    expect(ruled.type === 'dispute.ruled' ? ruled.reason : '').toMatch(
+      /Docker, whose runs are not deterministic/,
+    )
+    expect(await chainState(dealId)).toBe('ResultsChecked')
+    const provider0 = await tokenAs(provider).balanceOf(provider.address)
+    const jc0 = await tokenAs(jobCreator).balanceOf(jobCreator.address)
     await increaseTime(anvil.provider, 3601)
     await (await controllerAs(jobCreator).timeoutMediateResult(dealId)).wait()
     expect(await chainState(dealId)).toBe('TimeoutMediateResults')
+    // Nobody is slashed: the job creator gets P + F back, the provider R (contracts/README.md).
+    expect((await tokenAs(jobCreator).balanceOf(jobCreator.address)) - jc0).toBe(parseEther('3'))
+    expect((await tokenAs(provider).balanceOf(provider.address)) - provider0).toBe(parseEther('2'))
   }, 60_000)
 
   it('after a restart keeps its rulings and its cursor, and rules no dispute twice', async () => {
     const before = {...mediator.disputes()}
     const cursor = mediator.cursor()
-    expect(Object.keys(before).length).toBeGreaterThanOrEqual(3)
+    expect(Object.keys(before).length).toBeGreaterThanOrEqual(5)
     expect(cursor).not.toBeNull()
     await mediator.stop()
     const events: MediatorEvent[] = []
