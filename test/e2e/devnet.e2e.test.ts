@@ -180,6 +180,30 @@ describe('lilypad devnet', () => {
     expect((await solver.getDeal(deal.id)).state).toBe(GO_STATE.ResultsAccepted)
   }, 120_000)
 
+  it('resumes the same chain, contracts and deals after down and up', async () => {
+    const solver = createSolverClient({url: state.solverUrl})
+    const deals = await solver.getDeals()
+    expect(deals.length).toBeGreaterThan(0)
+    const block = await provider.getBlockNumber()
+    const before = JSON.parse(await readFile(join(dataDir, 'devnet', 'state.json'), 'utf8')) as DevnetState
+    expect((await cli(['devnet', 'down'])).status).toBe(0)
+    for (const service of before.services) expect(processAlive(service.pid)).toBe(false)
+    expect(JSON.parse((await cli(['devnet', 'status', '--json'])).stdout).result.running).toBe(false)
+    expect((await cli(['devnet', 'up'])).status).toBe(0)
+    const after = JSON.parse((await cli(['devnet', 'status', '--json'])).stdout).result as DevnetState
+    expect(after.contracts).toEqual(state.contracts)
+    provider.destroy()
+    provider = new JsonRpcProvider(after.rpcUrl, undefined, {
+      staticNetwork: true,
+      cacheTimeout: -1,
+      pollingInterval: 50,
+    })
+    expect(await provider.getBlockNumber()).toBeGreaterThanOrEqual(block)
+    const again = await createSolverClient({url: after.solverUrl}).getDeals()
+    expect(again.map((deal) => [deal.id, deal.state])).toEqual(deals.map((deal) => [deal.id, deal.state]))
+    state = after
+  }, 90_000)
+
   it('moves chain time forward', async () => {
     const before = (await provider.getBlock('latest'))?.timestamp ?? 0
     const advanced = await cli(['devnet', 'advance', '3601', '--json'])
