@@ -8,7 +8,7 @@
  * is finished once after `devnet up`, and LP is conserved across every account involved.
  */
 import {spawn} from 'node:child_process'
-import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -215,4 +215,22 @@ describe('a contract runs a module through the devnet job creator', () => {
     expect(await lpOf(payee.address)).toBe(payeeBefore - 2n * deposit)
     expect(await lpOfEveryone()).toBe(lpBefore)
   }, 60_000)
+
+  it('a saved deployment without the job creator is deployed again whole, the service funded', async () => {
+    provider.destroy()
+    expect((await cli(['devnet', 'down'])).status).toBe(0)
+    const setupFile = join(dataDir, 'devnet', 'setup.json')
+    const setup = JSON.parse(await readFile(setupFile, 'utf8')) as {
+      deployment: {contracts: Record<string, string>}
+    }
+    const oldController = setup.deployment.contracts.LilypadController
+    delete setup.deployment.contracts.LilypadOnChainJobCreator
+    await writeFile(setupFile, JSON.stringify(setup))
+    expect((await cli(['devnet', 'up', '--json'], 90_000)).status).toBe(0)
+    state = await readStatus()
+    connect()
+    expect(state.contracts.LilypadController).not.toBe(oldController)
+    expect(await provider.getCode(jobCreatorAddress())).not.toBe('0x')
+    expect(await lpOf(devnetAddress(10))).toBe(100_000n * 10n ** 18n)
+  }, 120_000)
 })
