@@ -134,8 +134,12 @@ function runRunner(
       ['--disable-warning=ExperimentalWarning', `--max-old-space-size=${RUNNER_HEAP_MB}`, ...runnerCommand()],
       // An empty environment: the guest sees only the job's variables, and no secret of ours
       // (a private key, a token) reaches the runner process at all.
-      {stdio: ['pipe', 'pipe', 'pipe'], env: {}},
+      // fd 3 is never written: the runner watches it to notice that this process has died.
+      {stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: {}},
     )
+    child.stdio[3]?.on('error', () => {
+      // The runner closed its end as it exited; its exit says how it ended.
+    })
     let stdout = ''
     let diagnostics = ''
     let timedOut = false

@@ -2,12 +2,14 @@
  * The process that runs one Wasm job. `wasi.start` blocks its thread and node:wasi is not a
  * sandbox, so each job gets its own process, which the executor kills at the deadline. It reads a
  * RunnerRequest as JSON on stdin, writes the guest's stdout and stderr to the capture files, and
- * prints one RunnerReport as JSON on its own stdout. Only Node built-ins and this directory's
+ * prints one RunnerReport as JSON on its own stdout. It ends itself when the executor's process
+ * goes away (see watchParent), so a killed provider leaves no job running. Only Node built-ins and this directory's
  * modules are imported, so it runs from dist/ and, through tsx, from the sources.
  */
 import {closeSync, openSync, readFileSync, writeSync} from 'node:fs'
 import {basename} from 'node:path'
 import {WASI} from 'node:wasi'
+import {Worker} from 'node:worker_threads'
 
 import {WASM_PAGE_BYTES, WasmBinaryError, limitMemory} from './binary.js'
 import {type Capture, deterministicImports} from './deterministic-wasi.js'
@@ -15,6 +17,26 @@ import {type RunnerReport, type RunnerRequest, TRAP_EXIT_CODE} from './protocol.
 import {type WasmInstance, type WasmMemory, type WasmModule, webAssembly} from './webassembly.js'
 
 const WASI_MODULE = 'wasi_snapshot_preview1'
+/** The fd of the pipe whose other end the executor holds open for as long as it waits for us. */
+const PARENT_PIPE_FD = 3
+
+/**
+ * A thread that kills this process once the executor is gone. The executor's end of the pipe on
+ * fd 3 is closed by the kernel when it exits, even by SIGKILL, so the read here ends. The watch
+ * needs a thread of its own: `wasi.start` holds the main thread until the guest returns, which
+ * an endless loop never does, and that guest must not outlive the process that would stop it.
+ */
+function watchParent(): void {
+  const code = `
+    const {Socket} = require('node:net')
+    const gone = () => process.kill(process.pid, 'SIGKILL')
+    new Socket({fd: ${PARENT_PIPE_FD}, readable: true, writable: false})
+      .on('end', gone)
+      .on('error', gone)
+      .resume()
+  `
+  new Worker(code, {eval: true}).unref()
+}
 
 function report(value: RunnerReport): void {
   writeSync(1, `${JSON.stringify(value)}\n`)
@@ -149,4 +171,5 @@ function run(request: RunnerRequest): RunnerReport {
   }
 }
 
+watchParent()
 report(run(JSON.parse(readFileSync(0, 'utf8')) as RunnerRequest))

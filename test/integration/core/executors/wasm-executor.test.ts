@@ -2,10 +2,14 @@
  * The Wasm executor on real WASI modules in real child processes: determinism, the caps (time,
  * output, memory, outputs), exit codes and traps, the preopened directories, and what it refuses.
  */
-import {existsSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
 import {mkdir, mkdtemp, readFile, readdir, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
+import {createRequire} from 'node:module'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {setTimeout as delay} from 'node:timers/promises'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from '@jest/globals'
 
@@ -36,9 +40,19 @@ beforeAll(async () => {
   await buildProbe(moduleDir)
 })
 
+/** Whether the process still runs: a zombie (exited, not yet reaped by its new parent) does not. */
+function running(pid: number): boolean {
+  if (!processExists(pid)) return false
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
 afterEach(() => {
   // Every runner process is gone when execute returns; kill any survivor so a failure leaks none.
-  const alive = started.filter(processExists)
+  const alive = started.filter(running)
   for (const pid of alive) process.kill(pid, 'SIGKILL')
   started.length = 0
   expect(alive).toEqual([])
@@ -193,6 +207,69 @@ describe('directories', () => {
       }
     },
   )
+})
+
+describe('the runner process', () => {
+  /** Whether the loop job in the partial result under `dir` has printed that it loops. */
+  async function guestLooping(dir: string): Promise<boolean> {
+    for (const name of await readdir(dir)) {
+      if (!name.startsWith('.result.partial-')) continue
+      const stdout = await readFile(join(dir, name, 'stdout'), 'utf8').catch(() => '')
+      if (stdout === 'looping\n') return true
+    }
+    return false
+  }
+
+  it('ends when the process that started it is killed with SIGKILL', async () => {
+    const scratch = await makeTempDir('lilypad-wasm-parent-')
+    const script = join(scratch, 'parent.mjs')
+    const executor = pathToFileURL(join(ROOT, 'src', 'core', 'executors', 'wasm', 'executor.ts')).href
+    await writeFile(
+      script,
+      [
+        `import {executeWasm} from ${JSON.stringify(executor)}`,
+        'const [moduleDir, resultDir, module] = process.argv.slice(2)',
+        'await executeWasm({module: JSON.parse(module), moduleDir, resultDir, seed: "s", onEvent: (event) => {',
+        '  if (event.type === "executor.started") process.stdout.write(`runner ${event.pid}\\n`)',
+        '}})',
+      ].join('\n'),
+    )
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+    const parent = spawn(
+      process.execPath,
+      ['--import', tsx, script, moduleDir, join(scratch, 'result'), JSON.stringify(probeModule(['loop']))],
+      {stdio: ['ignore', 'pipe', 'pipe']},
+    )
+    const parentPid = parent.pid
+    if (parentPid === undefined) throw new Error('the parent process did not start')
+    let runnerPid: number | undefined
+    try {
+      runnerPid = await new Promise<number>((resolvePid, reject) => {
+        let text = ''
+        parent.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          text += chunk
+          const match = /runner (\d+)\n/.exec(text)
+          if (match?.[1] !== undefined) resolvePid(Number(match[1]))
+        })
+        parent.on('exit', (code, signal) => {
+          reject(new Error(`the parent exited (${signal ?? code ?? '?'}) before starting the job`))
+        })
+      })
+      started.push(runnerPid)
+      // Killed only once the guest loops: a runner still waiting for its request would end anyway.
+      let deadline = Date.now() + 30_000
+      while (!(await guestLooping(scratch)) && Date.now() < deadline) await delay(50)
+      expect(await guestLooping(scratch)).toBe(true)
+      expect(running(runnerPid)).toBe(true)
+      process.kill(parentPid, 'SIGKILL')
+      deadline = Date.now() + 5000
+      while (running(runnerPid) && Date.now() < deadline) await delay(50)
+      expect(running(runnerPid)).toBe(false)
+    } finally {
+      if (processExists(parentPid)) process.kill(parentPid, 'SIGKILL')
+      await removeTempDir(scratch)
+    }
+  })
 })
 
 describe('the wasm scaffold', () => {
