@@ -18,8 +18,10 @@
  *   host or the solver unreachable): it cannot judge, rules nothing and leaves the deal to the
  *   mediation timeout, which refunds both parties (`timeoutMediateResult`).
  *
- * Every dispute is judged once: the ruling and the chain cursor are persisted under its data
- * directory, and the chain state is checked before any transaction.
+ * Every dispute is judged once: it is persisted (`queued`) before the chain cursor moves past its
+ * event, its ruling is persisted, and the chain state is checked before any transaction. A judging
+ * attempt that fails (RPC, solver, a result not yet visible) is tried again with back-off, a bounded
+ * number of times; then the mediator gives up and the mediation timeout refunds both parties.
  */
 import {mkdir, rm} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
@@ -44,7 +46,12 @@ export type Ruling = 'accepted' | 'rejected' | 'abstained'
 
 /** What the mediator persisted about one dispute. */
 export interface DisputeRecord {
-  phase: 'judging' | 'ruled'
+  /** `queued`: taken in from the chain, not started; `judging`: started; both resume after a restart. */
+  phase: 'queued' | 'judging' | 'ruled'
+  /** Judging attempts that failed (RPC, solver, …); retried with back-off up to a bound. */
+  attempts?: number
+  /** The last failure of a judging attempt. */
+  error?: string
   ruling?: Ruling
   txHash?: string
   /** The data ID the provider put on chain. */
@@ -66,6 +73,8 @@ interface MediatorState {
 /** What the mediator does, for tests and the supervisor. */
 export type MediatorEvent =
   | {type: 'dispute.received'; dealId: string}
+  /** A judging attempt failed; it is tried again after `retryInMs`. */
+  | {type: 'dispute.failed'; dealId: string; attempts: number; error: string; retryInMs: number}
   | {type: 'dispute.ruled'; dealId: string; ruling: Ruling; txHash?: string; reason?: string}
 
 /** Options of {@link startMediator}. */
@@ -89,6 +98,8 @@ export interface MediatorOptions {
   dockerHost?: string | undefined
   /** Pause between polls of the chain (default 250 ms). */
   pollIntervalMs?: number | undefined
+  /** Wait before judging a dispute again after a failed attempt; doubles each time. Default 5000 ms. */
+  judgeRetryMs?: number | undefined
   onEvent?: ((event: MediatorEvent) => void) | undefined
   signal?: AbortSignal | undefined
 }
@@ -139,6 +150,9 @@ const WASM_MODULE_REASONS = new Set([
 /** Codes worth another try before abstaining. */
 const TRANSIENT = new Set(['NETWORK_UNREACHABLE', 'TIMEOUT', 'MODULE_GIT_FAILED', 'MODULE_CACHE_LOCKED'])
 const ATTEMPTS = 3
+/** Judging attempts per dispute (each a whole judge(): chain reads, solver, re-run) before giving up. */
+const JUDGE_ATTEMPTS = 5
+const JUDGE_RETRY_MS = 5000
 const NOT_DETERMINISTIC =
   'the job runs on Docker, whose runs are not deterministic, so a re-run here proves nothing about the result'
 
@@ -208,7 +222,7 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
     }))
     const save = async (dealId: string, change: Partial<DisputeRecord>): Promise<void> => {
       await state.update((draft) => {
-        const current = draft.disputes[dealId] ?? {phase: 'judging', updatedAt: ''}
+        const current = draft.disputes[dealId] ?? {phase: 'queued', updatedAt: ''}
         draft.disputes[dealId] = {...current, ...change, updatedAt: new Date().toISOString()}
       })
     }
@@ -336,8 +350,42 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
     }
 
     const isStopping = (): boolean => stopping.signal.aborted
+    const judgeRetryMs = options.judgeRetryMs ?? JUDGE_RETRY_MS
     const queue: string[] = []
+    const retryTimers = new Set<NodeJS.Timeout>()
     let working: Promise<void> | undefined
+
+    /** A failed attempt: try again later, or after the last one leave the deal to the mediation timeout. */
+    async function failed(dealId: string, error: unknown): Promise<void> {
+      const attempts = (state.value.disputes[dealId]?.attempts ?? 0) + 1
+      const message = messageOf(error)
+      if (attempts >= JUDGE_ATTEMPTS) {
+        const reason = `gave up after ${attempts} failed attempts: ${message}`
+        log('error', 'could not judge the dispute; the mediation timeout will refund both parties', {
+          dealId,
+          attempts,
+          error: message,
+        })
+        await save(dealId, {phase: 'ruled', ruling: 'abstained', attempts, error: message, reason})
+        options.onEvent?.({type: 'dispute.ruled', dealId, ruling: 'abstained', reason})
+        return
+      }
+      const retryInMs = judgeRetryMs * 2 ** (attempts - 1)
+      log('warn', 'could not judge the dispute; trying again later', {
+        dealId,
+        attempts,
+        error: message,
+        retryInMs,
+      })
+      await save(dealId, {phase: 'queued', attempts, error: message})
+      options.onEvent?.({type: 'dispute.failed', dealId, attempts, error: message, retryInMs})
+      const timer = setTimeout(() => {
+        retryTimers.delete(timer)
+        enqueue(dealId)
+      }, retryInMs)
+      retryTimers.add(timer)
+    }
+
     const drain = async (): Promise<void> => {
       for (
         let dealId = queue.shift();
@@ -348,20 +396,27 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
           await judge(dealId)
         } catch (error) {
           // The loop condition narrowed `aborted`; judging may have been stopped meanwhile.
-          if (!isStopping()) log('error', 'could not judge the dispute', {dealId, error: messageOf(error)})
+          if (isStopping()) continue
+          await failed(dealId, error).catch((saveError: unknown) => {
+            log('error', 'could not record a failed judging attempt', {dealId, error: messageOf(saveError)})
+          })
         }
       }
     }
-    const enqueue = (dealId: string): void => {
-      if (queue.includes(dealId) || state.value.disputes[dealId]?.phase === 'ruled') return
+    function enqueue(dealId: string): void {
+      if (isStopping() || queue.includes(dealId) || state.value.disputes[dealId]?.phase === 'ruled') return
       queue.push(dealId)
       working ??= drain().finally(() => {
         working = undefined
       })
     }
-    // Disputes in flight when the mediator stopped are judged again from the start.
+    stopping.signal.addEventListener('abort', () => {
+      for (const timer of retryTimers) clearTimeout(timer)
+      retryTimers.clear()
+    })
+    // Disputes taken in or in flight when the mediator stopped are judged (again) from the start.
     for (const [dealId, dispute] of Object.entries(state.value.disputes)) {
-      if (dispute.phase === 'judging') enqueue(dealId)
+      if (dispute.phase !== 'ruled') enqueue(dealId)
     }
 
     const following = followControllerEvents({
@@ -370,10 +425,13 @@ export async function startMediator(options: MediatorOptions): Promise<RunningMe
       fromBlock: state.value.cursor === null ? (options.chain.fromBlock ?? 0) : state.value.cursor + 1,
       pollIntervalMs: options.pollIntervalMs ?? 250,
       signal: stopping.signal,
-      onEvent: (event) => {
-        if (event.type === 'MediationRequested' && event.mediator.toLowerCase() === address.toLowerCase()) {
-          enqueue(event.dealId)
-        }
+      // The follower saves its cursor once this returns: the dispute is on disk before then, so a
+      // restart resumes it even when it was still waiting behind another re-run.
+      onEvent: async (event) => {
+        if (event.type !== 'MediationRequested' || event.mediator.toLowerCase() !== address.toLowerCase())
+          return
+        if (state.value.disputes[event.dealId] === undefined) await save(event.dealId, {phase: 'queued'})
+        enqueue(event.dealId)
       },
       onCursor: async (block) => {
         await state.update((draft) => {

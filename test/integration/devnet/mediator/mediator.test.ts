@@ -6,6 +6,8 @@
  * a true claim is accepted, and a restart neither forgets nor repeats a ruling.
  */
 import {mkdtemp, writeFile} from 'node:fs/promises'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
@@ -95,12 +97,13 @@ let mediatorWallet: Wallet
 let jobCreator: Wallet
 let provider: Wallet
 let cowsay: string
+let sleep: string
 let dockerRepo: string
 let noWasmRepo: string
 
-async function launchMediator(events: MediatorEvent[]): Promise<RunningMediator> {
+async function launchMediator(events: MediatorEvent[], solverUrl = solver.url): Promise<RunningMediator> {
   const started = await startMediator({
-    solverUrl: solver.url,
+    solverUrl,
     privateKey: mediatorWallet.privateKey,
     chain: {
       rpcUrl: anvil.url,
@@ -112,6 +115,7 @@ async function launchMediator(events: MediatorEvent[]): Promise<RunningMediator>
     gitEnv,
     executors: mediatorExecutors,
     pollIntervalMs: 50,
+    judgeRetryMs: 200,
     onEvent: (event) => events.push(event),
   })
   return started
@@ -142,6 +146,7 @@ beforeAll(async () => {
 
   const repos = await buildModuleRepos(join(root, 'git'), {env: gitEnv})
   cowsay = pathToFileURL(repos['lilypad-module-cowsay']!.path).href
+  sleep = pathToFileURL(repos['lilypad-module-sleep']!.path).href
   const docker = await createModuleRepo({
     root,
     name: 'lilypad-module-docker',
@@ -396,4 +401,117 @@ describe('mediator', () => {
     await until('the cursor to reach the head', () => ((mediator.cursor() ?? 0) >= head ? true : undefined))
     expect(events).toEqual([])
   }, 60_000)
+
+  describe('behind a solver that sometimes says a deal does not exist', () => {
+    /** Deal IDs whose next `GET /deals/<id>` the proxy answers 404, as a solver that lost them would. */
+    const refuseNext = new Map<string, number>()
+    let proxyUrl: string
+    let events: MediatorEvent[]
+
+    beforeAll(async () => {
+      // Plain forwarding over 127.0.0.1; only the refusals are made up.
+      const proxy = createServer((request, response) => {
+        const dealId = /\/deals\/([^/?]+)$/.exec(request.url ?? '')?.[1]
+        const refusals = dealId === undefined ? 0 : (refuseNext.get(dealId) ?? 0)
+        if (dealId !== undefined && request.method === 'GET' && refusals > 0) {
+          refuseNext.set(dealId, refusals - 1)
+          response.writeHead(404, {'content-type': 'text/plain'}).end('deal not found')
+          return
+        }
+        const target = new URL(request.url ?? '/', solver.url)
+        void (async () => {
+          const chunks: Buffer[] = []
+          for await (const chunk of request) chunks.push(chunk as Buffer)
+          const headers = Object.fromEntries(
+            Object.entries(request.headers).filter(
+              (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'host',
+            ),
+          )
+          const answer = await fetch(target, {
+            method: request.method ?? 'GET',
+            headers,
+            ...(chunks.length === 0 ? {} : {body: Buffer.concat(chunks)}),
+          })
+          response.writeHead(answer.status, Object.fromEntries(answer.headers))
+          response.end(Buffer.from(await answer.arrayBuffer()))
+        })().catch(() => response.destroy())
+      })
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+      cleanups.push(
+        () =>
+          new Promise((resolve) =>
+            proxy.close(() => {
+              resolve()
+            }),
+          ),
+      )
+      proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+      await mediator.stop()
+      events = []
+      mediator = await launchMediator(events, proxyUrl)
+    })
+
+    it('judges again with back-off when an attempt fails, instead of leaving the dispute judging', async () => {
+      const module = moduleConfigFor(cowsay, 'v0.0.3')
+      // The solver cannot find the deal the first two times the mediator asks.
+      const dealId = await disputedDeal(module, {Message: 'flaky solver'}, (id) => {
+        refuseNext.set(id, 2)
+        return bogus()
+      })
+      const ruled = await until('the ruling', () =>
+        events.find((event) => event.type === 'dispute.ruled' && event.dealId === dealId),
+      )
+      expect(ruled).toMatchObject({ruling: 'rejected'})
+      expect(events.filter((event) => event.type === 'dispute.failed' && event.dealId === dealId)).toEqual([
+        expect.objectContaining({attempts: 1, retryInMs: 200}),
+        expect.objectContaining({attempts: 2, retryInMs: 400}),
+      ])
+      expect(mediator.disputes()[dealId]).toMatchObject({phase: 'ruled', ruling: 'rejected', attempts: 2})
+      expect(await chainState(dealId)).toBe('MediationRejected')
+    }, 60_000)
+
+    it('gives up after a bounded number of attempts and leaves the deal to the mediation timeout', async () => {
+      const dealId = await disputedDeal(moduleConfigFor(cowsay, 'v0.0.3'), {Message: 'lost deal'}, (id) => {
+        refuseNext.set(id, 100)
+        return bogus()
+      })
+      const ruled = await until('giving up', () =>
+        events.find((event) => event.type === 'dispute.ruled' && event.dealId === dealId),
+      )
+      expect(ruled).toMatchObject({ruling: 'abstained'})
+      expect(ruled.type === 'dispute.ruled' ? ruled.reason : '').toMatch(/^gave up after 5 failed attempts: /)
+      expect(
+        events.filter((event) => event.type === 'dispute.failed' && event.dealId === dealId),
+      ).toHaveLength(4)
+      expect(await chainState(dealId)).toBe('ResultsChecked')
+      refuseNext.delete(dealId)
+    }, 60_000)
+
+    it('a dispute waiting behind a running re-run survives a restart and is ruled after it', async () => {
+      // The first re-run takes seconds; the second dispute arrives meanwhile and only waits in line.
+      const slow = await disputedDeal(moduleConfigFor(sleep, 'v0.1.0'), {Seconds: '4'}, bogus)
+      await until('the slow re-run to start', () =>
+        mediator.disputes()[slow]?.phase === 'judging' ? true : undefined,
+      )
+      const waiting = await disputedDeal(moduleConfigFor(cowsay, 'v0.0.3'), {Message: 'in line'}, bogus)
+      const head = await anvil.provider.getBlockNumber()
+      // The follower has moved its cursor past the second dispute's event.
+      await until('the cursor to pass the dispute', () =>
+        (mediator.cursor() ?? 0) >= head ? true : undefined,
+      )
+      expect(events.some((event) => event.type === 'dispute.ruled' && event.dealId === waiting)).toBe(false)
+      await mediator.stop()
+      expect(mediator.disputes()[waiting]?.phase).toBe('queued')
+
+      const after: MediatorEvent[] = []
+      mediator = await launchMediator(after, proxyUrl)
+      for (const dealId of [slow, waiting]) {
+        const ruled = await until('the ruling after the restart', () =>
+          after.find((event) => event.type === 'dispute.ruled' && event.dealId === dealId),
+        )
+        expect(ruled).toMatchObject({ruling: 'rejected'})
+        expect(await chainState(dealId)).toBe('MediationRejected')
+      }
+    }, 90_000)
+  })
 })
