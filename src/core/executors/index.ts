@@ -21,7 +21,12 @@ export type {
 } from './types.js'
 export {engineOf, environmentOf} from './job-spec.js'
 export {DEFAULT_LIMITS, parseByteSize, parseCpu, resolveLimits} from './limits.js'
-export {CONTAINER_LABEL, type DockerExecutorOptions, createDockerExecutor} from './docker/executor.js'
+export {
+  CONTAINER_LABEL,
+  type DockerExecutorOptions,
+  createDockerExecutor,
+  isPinnedImage,
+} from './docker/executor.js'
 export {
   DEFAULT_DOCKER_SOCKET,
   DockerEngineClient,
@@ -48,6 +53,8 @@ export interface CreateExecutorsOptions {
   readonly dockerHost?: string | undefined
   /** Let networked Docker jobs use the bridge network (see DockerExecutorOptions). */
   readonly allowNetwork?: boolean | undefined
+  /** Run Docker images named by tag, not only by digest (see DockerExecutorOptions). */
+  readonly allowUnpinnedImages?: boolean | undefined
 }
 
 /**
@@ -65,6 +72,7 @@ export async function createExecutors(options: CreateExecutorsOptions = {}): Pro
   const docker = createDockerExecutor({
     client: new DockerEngineClient(parseDockerHost(options.dockerHost)),
     allowNetwork: options.allowNetwork,
+    allowUnpinnedImages: options.allowUnpinnedImages,
   })
   if (await docker.available()) found.set('docker', docker)
   return {engines: [...found.keys()], get: (engine) => found.get(engine)}

@@ -1,9 +1,13 @@
 /**
- * The Docker executor: runs a job's container through the Docker Engine API. The image is never
- * pulled: it must already be on the engine (by digest or by tag), so what runs is what the
- * provider chose to have. The container has no network unless the job asks for it and the
- * executor allows it, `/outputs` bound to the result's `outputs/`, `/inputs` read-only, memory,
- * CPU and process caps, and it is removed after every run, whatever happened.
+ * The Docker executor: runs a job's container through the Docker Engine API. The image must be
+ * named by digest (`name@sha256:…`): a tag can point at other bytes tomorrow or on another
+ * machine, and then two runs of the same job differ. It is never pulled: it must already be on
+ * the engine, so what runs is what the provider chose to have. The container runs as the
+ * provider's uid:gid (so the provider can remove what the job wrote), with every capability
+ * dropped, no privilege gain, a read-only root filesystem and a tmpfs `/tmp`; it has no network
+ * unless the job asks for it and the executor allows it, `/outputs` bound to the result's
+ * `outputs/`, `/inputs` read-only, memory, CPU and process caps, and it is removed after every
+ * run, whatever happened.
  */
 import {randomBytes} from 'node:crypto'
 import {writeFile} from 'node:fs/promises'
@@ -32,6 +36,40 @@ export interface DockerExecutorOptions {
   readonly allowNetwork?: boolean | undefined
   /** Processes a container may have. Default 1024. */
   readonly pidsLimit?: number | undefined
+  /**
+   * Run images named by tag too (`name:tag`). Off by default: such a job is refused with
+   * JOB_CANNOT_RUN, reason `image-not-pinned`. For trying a module out locally, never for a
+   * provider, whose results must be reproducible elsewhere.
+   */
+  readonly allowUnpinnedImages?: boolean | undefined
+  /**
+   * The `uid:gid` the container's process runs as. Default: this process's own, so the files the
+   * job writes to `/outputs` belong to the provider, which can read and remove them.
+   */
+  readonly user?: string | undefined
+}
+
+/** An image reference pinned to its content: anything, then `@sha256:` and 64 hex digits. */
+const PINNED_IMAGE = /@sha256:[0-9a-f]{64}$/
+
+/**
+ * Whether an image reference names its content by digest (`name@sha256:<64 hex>`, optionally
+ * with a tag before the `@`), so every engine runs the same bytes for it.
+ *
+ * @param image - the reference as the job gives it
+ * @returns true for a digest reference
+ * @example
+ * isPinnedImage('alpine:3.20') // false
+ * isPinnedImage(`alpine@sha256:${'0'.repeat(64)}`) // true
+ */
+export function isPinnedImage(image: string): boolean {
+  return PINNED_IMAGE.test(image)
+}
+
+function defaultUser(): string | undefined {
+  const uid = process.getuid?.()
+  const gid = process.getgid?.()
+  return uid === undefined || gid === undefined ? undefined : `${uid}:${gid}`
 }
 
 /** Label on every container this executor creates, so a provider can find strays. */
@@ -77,8 +115,10 @@ function appendNotice(stderr: CappedStream, line: string): void {
 /**
  * Creates the Docker executor on an engine client.
  *
- * @param options - the engine client and the network policy
- * @returns the executor; `available()` pings the engine
+ * @param options - the engine client, the network and image policies, the container's user
+ * @returns the executor; `available()` pings the engine, and `execute` throws JOB_CANNOT_RUN
+ *   (reasons `image-not-pinned`, `image-missing`, `network`, `engine`, …), JOB_TIMEOUT,
+ *   JOB_OUTPUTS_TOO_LARGE, RESULT_DIR_EXISTS, INTERRUPTED, ENGINE_UNAVAILABLE
  * @example
  * const docker = createDockerExecutor({client: new DockerEngineClient(parseDockerHost(dockerHost))})
  */
@@ -111,6 +151,16 @@ async function executeDocker(
   const spec = dockerSpecOf(options.module)
   const image = spec.Image ?? ''
   if (image === '') throw cannotRun('The job names no Docker image (Spec.Docker.Image is empty)', 'no-image')
+  if (!isPinnedImage(image) && executor.allowUnpinnedImages !== true) {
+    throw cannotRun(
+      `The job names the image ${image} by tag; jobs run only images pinned by digest, so that every machine runs the same bytes`,
+      'image-not-pinned',
+      [
+        `Pin it by digest in the module: "Image": "${image.replace(/@.*$/, '')}@sha256:<digest>" (docker inspect --format '{{index .RepoDigests 0}}' ${image} prints it).`,
+      ],
+      {image},
+    )
+  }
   const env = environmentOf(spec.EnvironmentVariables, 'Spec.Docker.EnvironmentVariables')
   const network = networkMode(options, executor.allowNetwork ?? false)
   const cpu = parseCpu(options.module.job.Spec.Resources?.CPU ?? '')
@@ -126,6 +176,7 @@ async function executeDocker(
   }
   if (inspected.status !== 200) throw engineFailure(`inspect the image ${image}`, inspected)
 
+  const user = executor.user ?? defaultUser()
   const pending = await startResult(options.resultDir)
   let containerId: string | undefined
   try {
@@ -142,6 +193,7 @@ async function executeDocker(
           ? {}
           : {WorkingDir: spec.WorkingDirectory}),
         Labels: {[CONTAINER_LABEL]: 'true'},
+        ...(user === undefined ? {} : {User: user}),
         AttachStdin: false,
         AttachStdout: false,
         AttachStderr: false,
@@ -155,7 +207,11 @@ async function executeDocker(
           PidsLimit: executor.pidsLimit ?? 1024,
           Binds: binds,
           AutoRemove: false,
+          CapDrop: ['ALL'],
           SecurityOpt: ['no-new-privileges'],
+          ReadonlyRootfs: true,
+          // Charged to the container's memory cgroup, so the memory limit caps it too.
+          Tmpfs: {'/tmp': 'rw,nosuid,nodev,mode=1777'},
         },
       },
     })

@@ -4,9 +4,11 @@
  * check what a real engine would be asked: no network, the binds, env, entrypoint and limits,
  * and that the container is removed after success, failure and time-out alike.
  */
+import {execFile} from 'node:child_process'
 import {mkdir, readFile, readdir, writeFile} from 'node:fs/promises'
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from '@jest/globals'
 
@@ -24,6 +26,10 @@ import type {ModuleSpec} from '../../../../src/core/module/schema.js'
 import {makeTempDir, removeTempDir} from '../../../helpers/git-fixtures.js'
 
 const IMAGE = `ghcr.io/example/job@sha256:${'ab'.repeat(32)}`
+
+async function idOf(flag: '-u' | '-g'): Promise<string> {
+  return (await promisify(execFile)('id', [flag])).stdout.trim()
+}
 
 interface Recorded {
   readonly method: string
@@ -246,7 +252,14 @@ describe('Docker executor', () => {
       NanoCpus: 500_000_000,
       AutoRemove: false,
       PidsLimit: 1024,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Tmpfs: {'/tmp': 'rw,nosuid,nodev,mode=1777'},
     })
+    // The provider's own uid:gid, read here from the id command, not from Node.
+    const [uid, gid] = await Promise.all([idOf('-u'), idOf('-g')])
+    expect(body.User).toBe(`${uid}:${gid}`)
     const [outputsBind, inputsBind] = body.HostConfig.Binds
     expect(outputsBind).toMatch(/\/\.r\d+\.partial-[^/]+\/outputs:\/outputs:rw$/)
     expect(inputsBind).toBe(`${inputs}:/inputs:ro`)
@@ -317,6 +330,33 @@ describe('Docker executor', () => {
     expect(error.code).toBe('JOB_CANNOT_RUN')
     expect(error.hints).toContain(`Pull it first: docker pull ${IMAGE}`)
     expect(routes()).toEqual([`GET /images/${encodeURIComponent(IMAGE)}/json`])
+  })
+
+  it('refuses an image named by tag before asking the engine anything, unless told to allow it', async () => {
+    for (const image of ['ghcr.io/example/job:1.0', 'ghcr.io/example/job', `job@sha256:${'ab'.repeat(31)}`]) {
+      const job = options({module: dockerModule({Docker: {Image: image}})})
+      const error = await failure(executor().execute(job))
+      expect(error.code).toBe('JOB_CANNOT_RUN')
+      expect(error.details).toMatchObject({reason: 'image-not-pinned', image})
+      expect(error.hints.join(' ')).toContain('@sha256:<digest>')
+      await expect(readdir(job.resultDir)).rejects.toThrow(/ENOENT/)
+    }
+    expect(routes()).toEqual([])
+    const tagged = 'ghcr.io/example/job:1.0'
+    scenario.images.add(tagged)
+    const allowing = createDockerExecutor({
+      client: new DockerEngineClient({kind: 'unix', socketPath}),
+      allowUnpinnedImages: true,
+      user: '4321:8765',
+    })
+    await allowing.execute(options({module: dockerModule({Docker: {Image: tagged}})}))
+    expect(requests[1]?.body).toMatchObject({Image: tagged, User: '4321:8765'})
+    // A tag before the digest is still pinned: the digest decides what runs.
+    const both = `ghcr.io/example/job:1.0@sha256:${'cd'.repeat(32)}`
+    scenario.images.add(both)
+    requests = []
+    await executor().execute(options({module: dockerModule({Docker: {Image: both}})}))
+    expect(requests[1]?.body).toMatchObject({Image: both})
   })
 
   it('refuses a networked job unless the executor allows networks', async () => {
