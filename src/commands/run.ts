@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {LilypadCommand} from '../cli/base-command.js'
-import {dataDirFlag, inputFlag} from '../cli/flags.js'
+import {dataDirFlag, inputFlag, passwordFileFlag} from '../cli/flags.js'
 import {childProcessEnv} from '../core/config/index.js'
 import {lpToWei} from '../core/deals/cost.js'
 import type {RunEvent} from '../core/deals/events.js'
@@ -54,25 +54,28 @@ export default class Run extends LilypadCommand<RunCommandResult> {
     }),
     'dry-run': Flags.boolean({summary: 'Render and preview the cost; send nothing.'}),
     'data-dir': dataDirFlag,
+    'password-file': passwordFileFlag,
   }
 
   protected async execute(): Promise<RunCommandResult> {
     const {args, flags} = await this.parse(Run)
     const inputs = parseInputs(flags.input)
-    let config = await this.loadConfig(flags)
+    const first = await this.loadConfig(flags)
     const progress = createRunProgress({
       json: this.jsonEnabled(),
       warn: (message) => {
         this.addWarning(message)
       },
     })
-    if (config.network.devnet && config.devnet === 'stopped' && !flags['dry-run']) {
+    if (first.network.devnet && first.devnet === 'stopped' && !flags['dry-run']) {
       progress.line('Starting the local Lilypad network (chain, solver, provider, mediator, git server)…')
       const {ensureDevnet} = await import('../cli/devnet.js')
-      await ensureDevnet({dataDir: config.dataDir, signal: this.abortController.signal})
+      await ensureDevnet({dataDir: first.dataDir, signal: this.abortController.signal})
       progress.line('The local network keeps running in the background; stop it with: lilypad devnet down')
-      config = await this.loadConfig(flags)
     }
+    // Read again (a devnet just started completes the local profile); a keystore account is unlocked
+    // once (password from --password-file, LILYPAD_PASSWORD_FILE or a prompt).
+    const config = await this.loadConfig(flags, {unlock: true})
     const options = {
       module: args.module,
       inputs,
@@ -90,6 +93,9 @@ export default class Run extends LilypadCommand<RunCommandResult> {
     }
     try {
       if (flags['dry-run']) return {...(await previewRun(options)), dryRun: true}
+      // The cheap checks first (key, chain, solver and its clock, gas), so nothing fails halfway.
+      const {preflight} = await import('../core/doctor/index.js')
+      await preflight(config, {signal: this.abortController.signal})
       const {receiptPath, ...result} = await runJob(options)
       return {...result, receipt: receiptPath}
     } finally {

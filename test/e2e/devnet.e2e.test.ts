@@ -3,7 +3,7 @@
  * creator is agreed on chain, run by the devnet's provider, and its downloaded result's data ID equals
  * the on-chain `dataId`; its stdout is what Debian's cowsay prints. `down` leaves no process.
  */
-import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {mkdtemp, readFile, readdir, rm, stat, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -141,7 +141,8 @@ describe('lilypad devnet', () => {
     const terms = dealTermsForChain(deal.deal)
     const lock = terms[3].paymentCollateral + terms[2].judgeResults.collateral
     await (await token.approve(state.contracts.LilypadController, lock)).wait()
-    const agree = await controller.agree(...terms)
+    // The provider may agree between our estimate and our send, and a second agree costs more gas.
+    const agree = await controller.agree(...terms, {gasLimit: 400_000})
     await agree.wait()
     await solver.postJobCreatorTxs(deal.id, {agree: agree.hash})
 
@@ -203,6 +204,48 @@ describe('lilypad devnet', () => {
     expect(again.map((deal) => [deal.id, deal.state])).toEqual(deals.map((deal) => [deal.id, deal.state]))
     state = after
   }, 90_000)
+
+  it('runs a job with a keystore account funded by devnet fund, printing neither key nor password', async () => {
+    const configDir = join(work, 'config')
+    const passwordFile = join(work, 'password')
+    await writeFile(passwordFile, 'correct horse battery staple\n')
+    const env = {LILYPAD_CONFIG_DIR: configDir}
+    const outputs: string[] = []
+    const lilypad = async (args: string[]): Promise<{status: number | null; stdout: string}> => {
+      const result = await spawnCli(args, {...env, DATA_DIR: dataDir}, {timeoutMs: 120_000})
+      outputs.push(result.stdout, result.stderr)
+      return result
+    }
+    expect((await lilypad(['wallet', 'create', '--password-file', passwordFile, '--json'])).status).toBe(0)
+    const shown = JSON.parse((await lilypad(['wallet', 'show', '--json'])).stdout) as {result: unknown}
+    const address = /0x[0-9a-fA-F]{40}/.exec(JSON.stringify(shown.result))?.[0] ?? ''
+    expect((await lilypad(['devnet', 'fund', address, '--eth', '1', '--lp', '20'])).status).toBe(0)
+    const run = await lilypad([
+      'run',
+      'cowsay:v0.0.3',
+      '-i',
+      'Message=from a keystore',
+      '--password-file',
+      passwordFile,
+      '--json',
+    ])
+    expect(run.status).toBe(0)
+    const result = (JSON.parse(run.stdout) as {result: {verified: boolean; state: string}}).result
+    expect(result).toMatchObject({verified: true, state: 'ResultsAccepted'})
+    const token = LilypadToken__factory.connect(state.contracts.LilypadToken, provider)
+    expect(await token.balanceOf(address)).toBe(19n * 10n ** 18n)
+
+    const keystore = join(configDir, 'keystore')
+    const file = (await readdir(keystore)).find((name) => name.endsWith('.json')) ?? ''
+    const json = await readFile(join(keystore, file), 'utf8')
+    const key = (await Wallet.fromEncryptedJson(json, 'correct horse battery staple')).privateKey
+    expect(json).not.toContain(key.slice(2))
+    expect((await stat(join(keystore, file))).mode & 0o777).toBe(0o600)
+    for (const text of outputs) {
+      expect(text).not.toContain(key.slice(2))
+      expect(text).not.toContain('correct horse battery staple')
+    }
+  }, 180_000)
 
   it('moves chain time forward', async () => {
     const before = (await provider.getBlock('latest'))?.timestamp ?? 0
