@@ -7,6 +7,8 @@
 import {appendFile, cp, mkdtemp, readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import type {Provider} from 'ethers'
+
 import type {LilypadController} from '../../core/chain/generated/LilypadController.js'
 import type {LilypadToken} from '../../core/chain/generated/LilypadToken.js'
 import {stateName} from '../../core/chain/states.js'
@@ -40,7 +42,9 @@ export type DealPhase =
   | 'uploaded'
   /** `addResult` mined (onchain). */
   | 'result-added'
-  /** The Result is posted: finished. */
+  /** The Result is posted (onchain): waiting for the job creator's judgement or the mediator's ruling. */
+  | 'posted'
+  /** Finished: the Result is posted (solver protocol), or the deal ended on chain. */
   | 'done'
   /** The job cannot run; its error Result is being posted. */
   | 'failing'
@@ -63,11 +67,19 @@ export interface DealRecord {
   /** The data ID reported (differs from `dataId` only for the `lying` fault). */
   reportedDataId?: string
   exitCode?: number
+  /** The timeout this provider claimed on chain, and the transaction. */
+  timeout?: TimeoutClaim
+  timeoutTx?: string
+  /** The on-chain state the deal ended in. */
+  closedAs?: string
   error?: string
   /** Steps that failed and will be retried. */
   attempts?: number
   updatedAt: string
 }
+
+/** A timeout only the provider (or, for mediation, either party) may claim; named as the solver's tx fields. */
+export type TimeoutClaim = 'timeout_agree' | 'timeout_judge_result' | 'timeout_mediate_result'
 
 /** The provider's state file. */
 export interface ProviderState {
@@ -87,11 +99,15 @@ export type ProviderEvent =
   | {type: 'result.posted'; dealId: string; dataId: string; addResultTx: string}
   | {type: 'result.failed'; dealId: string; error: string}
   | {type: 'deal.skipped'; dealId: string; reason: string}
+  | {type: 'timeout.claimed'; dealId: string; timeout: TimeoutClaim; txHash: string}
+  | {type: 'deal.closed'; dealId: string; state: string}
   | {type: 'fault'; dealId: string; fault: string}
 
 /** The provider's contracts, connected to its signer. */
 export interface ProviderChain {
   controller: LilypadController
+  /** Reads the latest block: deadlines are on chain time, never this machine's clock. */
+  provider: Provider
   token: LilypadToken
   controllerAddress: string
 }
@@ -125,6 +141,16 @@ export interface DealHandler {
 }
 
 const FINISHED: ReadonlySet<DealPhase> = new Set(['done', 'failed', 'stalled', 'vanished', 'skipped'])
+/** On-chain states in which a deal is over (3 and 5–10). */
+const CHAIN_TERMINAL: ReadonlySet<string> = new Set([
+  'ResultsAccepted',
+  'MediationAccepted',
+  'MediationRejected',
+  'TimeoutAgree',
+  'TimeoutSubmitResults',
+  'TimeoutJudgeResults',
+  'TimeoutMediateResults',
+])
 /** Failed steps (solver or RPC trouble) are retried on later looks at the deal, this many times. */
 const MAX_ATTEMPTS = 5
 const FAULT_FAILING_MESSAGE =
@@ -320,7 +346,8 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
       call,
     )
     if (options.protocol === 'solver') await solver.postResourceProviderTxs(dealId, {add_result: '0x'}, call)
-    await save(dealId, {phase: 'done'})
+    // On chain the collateral stays locked until the job creator judges: keep watching the deal.
+    await save(dealId, {phase: options.protocol === 'onchain' ? 'posted' : 'done'})
     options.emit({type: 'result.posted', dealId, dataId: reportedDataId, addResultTx: txHash})
     log('info', 'posted the result', {dealId, dataId: reportedDataId, addResultTx: txHash})
   }
@@ -336,6 +363,59 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     )
     await save(dealId, {phase: 'failed'})
     options.emit({type: 'result.failed', dealId, error: message})
+  }
+
+  /**
+   * Reads the deal on chain: records its end when it is over, and claims the timeout this provider
+   * may claim once the latest block is past its deadline (agreed alone, no judgement, no ruling).
+   *
+   * @returns true when the deal is over on chain
+   */
+  async function watchChain(dealId: string): Promise<boolean> {
+    const chain = options.chain
+    if (chain === undefined || !(await chain.controller.hasDeal(dealId))) return false
+    const agreement = await chain.controller.getAgreement(dealId)
+    const state = stateName(Number(agreement.state))
+    if (CHAIN_TERMINAL.has(state)) {
+      await save(dealId, {phase: 'done', closedAs: state})
+      options.emit({type: 'deal.closed', dealId, state})
+      log('info', 'the deal ended on chain', {dealId, state})
+      return true
+    }
+    const claim: TimeoutClaim | undefined =
+      state === 'DealNegotiating' && agreement.resourceProviderAgreed && !agreement.jobCreatorAgreed
+        ? 'timeout_agree'
+        : state === 'ResultsSubmitted'
+          ? 'timeout_judge_result'
+          : state === 'ResultsChecked'
+            ? 'timeout_mediate_result'
+            : undefined
+    if (claim === undefined) return false
+    const latest = await chain.provider.getBlock('latest')
+    // The contract accepts a claim only strictly after the deadline (TooEarly otherwise).
+    if (latest === null || BigInt(latest.timestamp) <= agreement.deadline) return false
+    const send = {
+      timeout_agree: () => chain.controller.timeoutAgree(dealId),
+      timeout_judge_result: () => chain.controller.timeoutJudgeResult(dealId),
+      timeout_mediate_result: () => chain.controller.timeoutMediateResult(dealId),
+    }[claim]
+    const receipt = await sendAndWait(send, {
+      action: `claim ${claim} of deal ${dealId}`,
+      account: options.address,
+      signal: options.signal,
+    })
+    const closedAs = {
+      timeout_agree: 'TimeoutAgree',
+      timeout_judge_result: 'TimeoutJudgeResults',
+      timeout_mediate_result: 'TimeoutMediateResults',
+    }[claim]
+    await save(dealId, {phase: 'done', timeout: claim, timeoutTx: receipt.hash, closedAs})
+    options.emit({type: 'timeout.claimed', dealId, timeout: claim, txHash: receipt.hash})
+    log('info', 'claimed a timeout', {dealId, timeout: claim, txHash: receipt.hash})
+    await solver.postResourceProviderTxs(dealId, {[claim]: receipt.hash}, call).catch((error: unknown) => {
+      log('warn', 'could not report the timeout to the solver', {dealId, error: messageOf(error)})
+    })
+    return true
   }
 
   /** One look at a deal: does every step that its state and the record allow. */
@@ -360,6 +440,11 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
       }
       current = await save(dealId, {phase: options.protocol === 'onchain' ? 'agreeing' : 'agreed'})
       log('info', 'new deal', {dealId, state: goStateName(deal.state)})
+    }
+    // While it waits for the other side, the chain (not the solver's view) says whether it may end the deal.
+    if (options.protocol === 'onchain' && (current.phase === 'agreed' || current.phase === 'posted')) {
+      if (await watchChain(dealId)) return
+      if (current.phase === 'posted') return
     }
     if (isTerminalState(deal.state) && ['agreeing', 'agreed', 'running'].includes(current.phase)) {
       await save(dealId, {phase: 'skipped'})

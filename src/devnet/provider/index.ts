@@ -34,7 +34,7 @@ import {type ServiceLogger, messageOf, toLog} from '../shared/log.js'
 import {DEFAULT_PROVIDER_PRICING, machineSpec} from './spec.js'
 import {openStateFile} from '../shared/state-file.js'
 
-export type {DealPhase, DealRecord, ProviderEvent} from './deal-handler.js'
+export type {DealPhase, DealRecord, ProviderEvent, TimeoutClaim} from './deal-handler.js'
 export type {LogFields, LogFunction, LogLevel, PinoLikeLogger, ServiceLogger} from '../shared/log.js'
 
 /** How a faulty provider misbehaves (`devnet up --fault`). */
@@ -166,6 +166,7 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
       if (signer === undefined) throw new Error('the chain client has no signer')
       chain = {
         controller: LilypadController__factory.connect(options.chain.controller, signer),
+        provider: chainClient.provider,
         token: LilypadToken__factory.connect(options.chain.token, signer),
         controllerAddress: options.chain.controller,
       }

@@ -68,7 +68,7 @@ beforeAll(async () => {
   mediatorWallet = mediatorAccount
   jobCreator = jc
   // One fresh account per provider, so no two share a nonce or an offer.
-  spareAccounts = Array.from({length: 8}, () => new Wallet(Wallet.createRandom().privateKey, anvil.provider))
+  spareAccounts = Array.from({length: 12}, () => new Wallet(Wallet.createRandom().privateKey, anvil.provider))
   admin = await connectChain({
     rpcUrl: anvil.url,
     chainId: CHAIN_ID,
@@ -134,7 +134,7 @@ interface TestProvider {
 }
 
 async function launch(
-  options: {fault?: ProviderFault; dataDir?: string; key?: string} = {},
+  options: {fault?: ProviderFault; dataDir?: string; key?: string; mediators?: string[]} = {},
 ): Promise<TestProvider> {
   const key = options.key ?? spareAccounts.shift()!.privateKey
   const dataDir = options.dataDir ?? (await makeTempDir('lilypad-provider-'))
@@ -150,7 +150,7 @@ async function launch(
       token: deployment.addresses.LilypadToken,
     },
     dataDir,
-    mediators: [mediatorWallet.address],
+    mediators: options.mediators ?? [mediatorWallet.address],
     solverAddress: solverWallet.address,
     fault: options.fault,
     gitEnv,
@@ -189,12 +189,16 @@ function until<T>(what: string, probe: () => T | undefined): Promise<T> {
   return eventually(what, () => Promise.resolve(probe()))
 }
 
-/** Posts a job offer aimed at `target`, waits for its deal and agrees to it as the job creator. */
+/**
+ * Posts a job offer aimed at `target`, waits for its deal and (unless `jcAgrees` is false) agrees to it
+ * as the job creator.
+ */
 async function submitJob(
   target: string,
   module: string,
   tag: string,
   inputs: Record<string, string>,
+  options: {jcAgrees?: boolean; mediators?: string[]} = {},
 ): Promise<string> {
   const client = jcSolver()
   const offer = buildJobOffer({
@@ -202,7 +206,7 @@ async function submitJob(
     module: moduleConfigFor(repoUrl(module), tag),
     rendered: {machine: {gpu: 0, cpu: 1000, ram: 100}},
     inputs,
-    services: {solver: solverWallet.address, mediators: [mediatorWallet.address]},
+    services: {solver: solverWallet.address, mediators: options.mediators ?? [mediatorWallet.address]},
     target,
   })
   const posted = await client.postJobOffer(offer)
@@ -210,6 +214,7 @@ async function submitJob(
     const deals = await client.getDeals({job_creator: jobCreator.address})
     return deals.find((candidate) => candidate.job_offer === posted.id)
   })
+  if (options.jcAgrees === false) return deal.id
   const terms = dealTermsForChain(deal.deal)
   const token = LilypadToken__factory.connect(
     deployment.addresses.LilypadToken,
@@ -374,7 +379,8 @@ describe('resource provider (onchain)', () => {
     const second = await launch({dataDir: first.dataDir, key: first.key})
     const result = await resultOf(dealId)
     expect(result.error).toBe('')
-    await until('done', () => (second.provider.deals()[dealId]?.phase === 'done' ? true : undefined))
+    // Posted, and still watching: the job creator has not judged the result yet.
+    await until('posted', () => (second.provider.deals()[dealId]?.phase === 'posted' ? true : undefined))
     expect(
       second.events.filter((event) => event.type === 'job.started' && event.dealId === dealId),
     ).toHaveLength(1)
@@ -391,9 +397,112 @@ describe('resource provider (onchain)', () => {
     await third.provider.stop()
     expect(third.events.filter((event) => event.type === 'job.started')).toEqual([])
     expect(third.events.filter((event) => event.type === 'result.posted')).toEqual([])
-    expect(third.provider.deals()[dealId]?.phase).toBe('done')
+    expect(third.provider.deals()[dealId]?.phase).toBe('posted')
     expect(
       (await getResultAdded(anvil.provider, deployment.addresses.LilypadController, dealId))?.dataId,
     ).toBe(result.data_id)
   }, 90_000)
+
+  describe('claims the timeouts the job creator or the mediator leaves it', () => {
+    const lp = (address: string): Promise<bigint> =>
+      LilypadToken__factory.connect(deployment.addresses.LilypadToken, anvil.provider).balanceOf(address)
+    const claimOf = (events: ProviderEvent[], dealId: string) =>
+      until('the timeout claim', () =>
+        events.find((event) => event.type === 'timeout.claimed' && event.dealId === dealId),
+      )
+    const reported = (
+      dealId: string,
+      field: 'timeout_agree' | 'timeout_judge_result' | 'timeout_mediate_result',
+    ) =>
+      eventually(`the solver to record ${field}`, async () => {
+        const value = (await jcSolver().getDeal(dealId)).transactions.resource_provider[field]
+        return value === '' ? undefined : value
+      })
+
+    it('timeoutAgree when the job creator never agrees: its submit collateral S comes back', async () => {
+      const {provider, events} = await launch()
+      const before = await lp(provider.address)
+      const dealId = await submitJob(
+        provider.address,
+        'lilypad-module-cowsay',
+        'v0.0.3',
+        {Message: 'x'},
+        {jcAgrees: false},
+      )
+      await until('the agree', () =>
+        events.find((event) => event.type === 'deal.agreed' && event.dealId === dealId),
+      )
+      expect(await lp(provider.address)).toBe(before - parseEther('1'))
+      expect(await chainState(dealId)).toBe('DealNegotiating')
+      await increaseTime(anvil.provider, 3601)
+      const claimed = await claimOf(events, dealId)
+      expect(claimed).toMatchObject({timeout: 'timeout_agree'})
+      expect(await chainState(dealId)).toBe('TimeoutAgree')
+      expect(await lp(provider.address)).toBe(before)
+      expect(provider.deals()[dealId]).toMatchObject({
+        phase: 'done',
+        timeout: 'timeout_agree',
+        closedAs: 'TimeoutAgree',
+      })
+      expect(await reported(dealId, 'timeout_agree')).toBe(
+        claimed.type === 'timeout.claimed' ? claimed.txHash : '',
+      )
+    }, 60_000)
+
+    it('timeoutJudgeResult when the job creator never judges: paid, with R back and J slashed to it', async () => {
+      const {provider, events} = await launch()
+      const before = await lp(provider.address)
+      const jcBefore = await lp(jobCreator.address)
+      const dealId = await submitJob(provider.address, 'lilypad-module-cowsay', 'v0.0.3', {
+        Message: 'judge me',
+      })
+      await until('the result', () =>
+        events.find((event) => event.type === 'result.posted' && event.dealId === dealId),
+      )
+      expect(provider.deals()[dealId]?.phase).toBe('posted')
+      // R = 2 locked by addResult (S = 1 of it already locked at agree).
+      expect(await lp(provider.address)).toBe(before - parseEther('2'))
+      await increaseTime(anvil.provider, 3601)
+      const claimed = await claimOf(events, dealId)
+      expect(claimed).toMatchObject({timeout: 'timeout_judge_result'})
+      expect(await chainState(dealId)).toBe('TimeoutJudgeResults')
+      // Net over the deal: provider +pay + J = +2, job creator −pay − J = −2 (contracts/README.md).
+      expect(await lp(provider.address)).toBe(before + parseEther('2'))
+      expect(await lp(jobCreator.address)).toBe(jcBefore - parseEther('2'))
+      expect(await reported(dealId, 'timeout_judge_result')).toBe(
+        claimed.type === 'timeout.claimed' ? claimed.txHash : '',
+      )
+    }, 60_000)
+
+    it('timeoutMediateResult when the drawn mediator never rules: both get everything back', async () => {
+      const silent = Wallet.createRandom().address
+      const {provider, events} = await launch({mediators: [silent]})
+      const before = await lp(provider.address)
+      const jcBefore = await lp(jobCreator.address)
+      const dealId = await submitJob(
+        provider.address,
+        'lilypad-module-cowsay',
+        'v0.0.3',
+        {Message: 'mediate me'},
+        {
+          mediators: [silent],
+        },
+      )
+      await until('the result', () =>
+        events.find((event) => event.type === 'result.posted' && event.dealId === dealId),
+      )
+      await (await controllerAs(jobCreator).checkResult(dealId, {gasLimit: 250_000n})).wait()
+      expect(await chainState(dealId)).toBe('ResultsChecked')
+      await increaseTime(anvil.provider, 3601)
+      const claimed = await claimOf(events, dealId)
+      expect(claimed).toMatchObject({timeout: 'timeout_mediate_result'})
+      expect(await chainState(dealId)).toBe('TimeoutMediateResults')
+      // Nobody is slashed: provider gets R back, job creator P + F (net 0 / 0).
+      expect(await lp(provider.address)).toBe(before)
+      expect(await lp(jobCreator.address)).toBe(jcBefore)
+      expect(await reported(dealId, 'timeout_mediate_result')).toBe(
+        claimed.type === 'timeout.claimed' ? claimed.txHash : '',
+      )
+    }, 60_000)
+  })
 })
