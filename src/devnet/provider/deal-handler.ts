@@ -4,6 +4,7 @@
  * starts and every step checks what is already done (on chain or on disk) before doing it, so a
  * restart at any point resumes the deal without running its job or sending a transaction twice.
  */
+import {createReadStream} from 'node:fs'
 import {appendFile, cp, mkdtemp, readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -289,8 +290,12 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
   async function upload(dealId: string): Promise<void> {
     const tarFile = `${resultDirOf(dealId)}.tar`
     await packResult(resultDirOf(dealId), tarFile, {signal: options.signal})
-    await solver.uploadResultFiles(dealId, await readFile(tarFile), 'results.tar', call)
-    await rm(tarFile, {force: true})
+    // Streamed: a result may be far larger than this process should hold in memory.
+    try {
+      await solver.uploadResultFiles(dealId, createReadStream(tarFile), 'results.tar', call)
+    } finally {
+      await rm(tarFile, {force: true})
+    }
     await save(dealId, {phase: 'uploaded'})
     log('info', 'uploaded the result files', {dealId})
   }
@@ -516,11 +521,25 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
         code,
         error: messageOf(error),
       })
-      const giveUp = attempts >= MAX_ATTEMPTS
-      await save(deal.id, giveUp ? {phase: 'skipped', attempts, error: messageOf(error)} : {attempts}).catch(
-        () => undefined,
-      )
-      if (giveUp) options.emit({type: 'deal.skipped', dealId: deal.id, reason: messageOf(error)})
+      const phase = record(deal.id)?.phase
+      // Watching a posted Result only reads the chain and claims timeouts: never give that up.
+      const giveUp = attempts >= MAX_ATTEMPTS && phase !== 'posted'
+      await save(deal.id, {attempts}).catch(() => undefined)
+      if (!giveUp) return
+      const reason = `gave up after ${attempts} failed attempts: ${messageOf(error)}`
+      // The job creator hears why no result is coming, unless the step that keeps failing is that very post.
+      const resultPending = phase !== undefined && !['failed', 'done', 'posted', 'skipped'].includes(phase)
+      if (resultPending && phase !== 'failing') {
+        try {
+          await fail(deal, reason)
+          return
+        } catch (postError) {
+          log('error', 'could not post the error result', {dealId: deal.id, error: messageOf(postError)})
+        }
+      }
+      log('error', 'gave up on the deal', {dealId: deal.id, attempts, error: messageOf(error)})
+      await save(deal.id, {phase: 'skipped', error: reason}).catch(() => undefined)
+      options.emit({type: 'deal.skipped', dealId: deal.id, reason})
     }
   }
 

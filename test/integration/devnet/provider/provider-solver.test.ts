@@ -144,7 +144,10 @@ describe('resource provider (solver protocol)', () => {
     const result = await resultOf(dealId)
     expect(result.data_id).toBe('')
     expect(result.error).toMatch(/^the job cannot run: /)
-    expect(events).toContainEqual(expect.objectContaining({type: 'result.failed', dealId}))
+    // The event follows the post (once the state file has it).
+    await eventually('the result.failed event', () =>
+      Promise.resolve(events.find((event) => event.type === 'result.failed' && event.dealId === dealId)),
+    )
     expect(events.filter((event) => event.type === 'job.finished' && event.dealId === dealId)).toEqual([])
   }, 60_000)
 
@@ -213,4 +216,52 @@ describe('resource provider (solver protocol)', () => {
       await new Promise((resolve) => engine.close(resolve))
     }
   })
+
+  it('posts an error Result with the reason when the solver refuses its upload every time (413)', async () => {
+    // A solver that stores no result above 100 bytes: every result tar is too large for it.
+    const small = await startSolver({
+      dataDir: join(root, 'solver-small'),
+      solverAddress: solverWallet.address,
+      protocol: 'solver',
+      limits: {resultBytes: 100},
+    })
+    const seen: ProviderEvent[] = []
+    let other: RunningProvider | undefined
+    try {
+      other = await startProvider({
+        solverUrl: small.url,
+        privateKey: Wallet.createRandom().privateKey,
+        protocol: 'solver',
+        dataDir: join(root, 'provider-small'),
+        mediators: [mediatorAddress],
+        solverAddress: solverWallet.address,
+        gitEnv,
+        pollIntervalMs: 100,
+        onEvent: (event) => seen.push(event),
+      })
+      const jc = createSolverClient({url: small.url, signer: jobCreator.privateKey})
+      const posted = await jc.postJobOffer(
+        buildJobOffer({
+          jobCreator: jobCreator.address,
+          module: moduleConfigFor(repoUrl('lilypad-module-cowsay'), 'v0.0.3'),
+          rendered: {machine: {gpu: 0, cpu: 1000, ram: 100}},
+          inputs: {Message: 'too big'},
+          services: {solver: solverWallet.address, mediators: [mediatorAddress]},
+          target: other.address,
+        }),
+      )
+      const deal = await eventually('the deal', async () =>
+        (await jc.getDeals({job_creator: jobCreator.address})).find((found) => found.job_offer === posted.id),
+      )
+      const result = await eventually('the error result', () => jc.getResult(deal.id).catch(() => undefined))
+      expect(result.data_id).toBe('')
+      expect(result.error).toMatch(/^gave up after 5 failed attempts: /)
+      expect(result.error).toMatch(/413|too large/i)
+      expect(seen).toContainEqual(expect.objectContaining({type: 'job.finished', dealId: deal.id}))
+      expect(other.deals()[deal.id]).toMatchObject({phase: 'failed', attempts: 5})
+    } finally {
+      await other?.stop()
+      await small.stop()
+    }
+  }, 60_000)
 })
