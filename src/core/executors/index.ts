@@ -7,6 +7,7 @@
 import {lilypadError} from '../errors/index.js'
 import {DockerEngineClient, parseDockerHost} from './docker/engine-api.js'
 import {createDockerExecutor} from './docker/executor.js'
+import type {CannotRunReason} from './faults.js'
 import {engineOf} from './job-spec.js'
 import type {EngineName, ExecuteOptions, ExecutionResult, Executor} from './types.js'
 import {createWasmExecutor} from './wasm/executor.js'
@@ -20,6 +21,14 @@ export type {
   ExecutorEvent,
 } from './types.js'
 export {engineOf, environmentOf} from './job-spec.js'
+export {
+  type CannotRunReason,
+  MACHINE_FAULT_REASONS,
+  MODULE_FAULT_REASONS,
+  type MachineFaultReason,
+  type ModuleFaultReason,
+  isModuleFault,
+} from './faults.js'
 export {DEFAULT_LIMITS, parseByteSize, parseCpu, resolveLimits} from './limits.js'
 export {
   CONTAINER_LABEL,
@@ -84,7 +93,7 @@ export async function createExecutors(options: CreateExecutorsOptions = {}): Pro
  * @param options - the job (see {@link ExecuteOptions}) and, optionally, the executors to use
  * @returns the exit code and the result directory
  * @throws ENGINE_UNAVAILABLE when the job's engine is not on this machine, JOB_CANNOT_RUN when
- *   the job names no engine, plus everything the executor throws (JOB_TIMEOUT, …)
+ *   the job names no engine (`details.reason` `engine-unsupported`), plus everything the executor throws (JOB_TIMEOUT, …)
  * @example
  * const result = await executeJob({module, moduleDir, resultDir, seed: dealId})
  * result.exitCode // 0
@@ -96,7 +105,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecutionR
     throw lilypadError('JOB_CANNOT_RUN', {
       message: `The job's engine is "${job.module.job.Spec.Engine ?? job.module.job.Spec.EngineSpec?.Type ?? ''}"; only Wasm and Docker jobs can run`,
       hints: ['Set Spec.Engine to "Wasm" or "Docker".'],
-      details: {reason: 'engine'},
+      details: {reason: 'engine-unsupported' satisfies CannotRunReason},
     })
   }
   const executors = given ?? (await createExecutors())

@@ -3,6 +3,7 @@
  * legacy model allows: `Spec.Engine` + `Spec.Wasm`/`Spec.Docker`, or `Spec.EngineSpec {Type, Params}`.
  */
 import {lilypadError} from '../errors/index.js'
+import type {CannotRunReason} from './faults.js'
 import type {DockerSpec, JobSpec, ModuleSpec, StorageSpec, WasmSpec} from '../module/schema.js'
 import {engineOf as moduleEngineOf} from '../module/validate.js'
 import type {EngineName} from './types.js'
@@ -34,7 +35,7 @@ function stringList(value: unknown, where: string): string[] | undefined {
   if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value
   throw lilypadError('JOB_CANNOT_RUN', {
     message: `${where} must be a list of strings`,
-    details: {field: where},
+    details: {field: where, reason: 'job-spec' satisfies CannotRunReason},
   })
 }
 
@@ -110,7 +111,7 @@ export function environmentOf(value: unknown, where: string): Record<string, str
       if (equals <= 0) {
         throw lilypadError('JOB_CANNOT_RUN', {
           message: `${where} has the entry ${JSON.stringify(item)}, which is not KEY=VALUE`,
-          details: {field: where},
+          details: {field: where, reason: 'job-spec' satisfies CannotRunReason},
         })
       }
       entries.push([text.slice(0, equals), text.slice(equals + 1)])
@@ -123,7 +124,7 @@ export function environmentOf(value: unknown, where: string): Record<string, str
     if (key === '' || key.includes('=') || key.includes('\0')) {
       throw lilypadError('JOB_CANNOT_RUN', {
         message: `${where} has the variable name ${JSON.stringify(key)}, which is not allowed`,
-        details: {field: where},
+        details: {field: where, reason: 'job-spec' satisfies CannotRunReason},
       })
     }
   }

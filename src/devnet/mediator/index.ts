@@ -32,7 +32,7 @@ import {followControllerEvents, getResultAdded} from '../../core/chain/events.js
 import {LilypadController__factory} from '../../core/chain/generated/factories/LilypadController__factory.js'
 import {stateName} from '../../core/chain/states.js'
 import {isLilypadError, lilypadError} from '../../core/errors/index.js'
-import {type Executors, createExecutors} from '../../core/executors/index.js'
+import {type Executors, createExecutors, isModuleFault} from '../../core/executors/index.js'
 import {runModuleJob} from '../../core/executors/module-job.js'
 import {unpackResultTar} from '../../core/results/archive.js'
 import type {GitEnvironment} from '../../core/module/git.js'
@@ -129,24 +129,6 @@ const MODULE_BROKEN = new Set([
   'TEMPLATE_NOT_JSON',
   'MODULE_INVALID',
 ])
-/**
- * `details.reason` values of JOB_CANNOT_RUN that the Wasm module itself causes on every machine (see
- * the Wasm executor and its runner). Any other reason (`runner-crashed`, `read`, one added later) may
- * be this machine's trouble, so the mediator does not condemn a result for it.
- */
-const WASM_MODULE_REASONS = new Set([
-  'no-entry-module',
-  'storage-source',
-  'import-modules',
-  'path-outside',
-  'missing',
-  'not-a-file',
-  'memory',
-  'compile',
-  'imports',
-  'instantiate',
-  'entry-point',
-])
 /** Codes worth another try before abstaining. */
 const TRANSIENT = new Set(['NETWORK_UNREACHABLE', 'TIMEOUT', 'MODULE_GIT_FAILED', 'MODULE_CACHE_LOCKED'])
 const ATTEMPTS = 3
@@ -156,17 +138,13 @@ const JUDGE_RETRY_MS = 5000
 const NOT_DETERMINISTIC =
   'the job runs on Docker, whose runs are not deterministic, so a re-run here proves nothing about the result'
 
-/** Whether a failed re-run shows the module cannot run anywhere, so no honest result exists. */
+/**
+ * Whether a failed re-run shows the module cannot run anywhere, so no honest result exists. A
+ * JOB_CANNOT_RUN of this machine's own (`runner-crashed`, an unknown reason) condemns no one.
+ */
 function condemns(error: unknown): boolean {
   if (!isLilypadError(error)) return false
-  if (MODULE_BROKEN.has(error.code)) return true
-  if (error.code !== 'JOB_CANNOT_RUN') return false
-  const details = error.details as Record<string, unknown>
-  // Raised before any executor: a job-spec field of the wrong type, or an engine nothing runs.
-  if (details.engine === undefined) return details.field !== undefined || details.reason === 'engine'
-  return (
-    details.engine === 'wasm' && typeof details.reason === 'string' && WASM_MODULE_REASONS.has(details.reason)
-  )
+  return MODULE_BROKEN.has(error.code) || isModuleFault(error)
 }
 const RETRY_DELAY_MS = 1000
 

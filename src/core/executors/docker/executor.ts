@@ -16,6 +16,7 @@ import {LilypadError, lilypadError} from '../../errors/index.js'
 import {dockerSpecOf, environmentOf} from '../job-spec.js'
 import {parseCpu, resolveLimits} from '../limits.js'
 import {directorySize, startResult} from '../result-dir.js'
+import type {CannotRunReason} from '../faults.js'
 import type {ExecuteOptions, ExecutionResult, Executor} from '../types.js'
 import {
   type CappedStream,
@@ -77,7 +78,7 @@ export const CONTAINER_LABEL = 'tech.lilypad.executor'
 
 function cannotRun(
   message: string,
-  reason: string,
+  reason: CannotRunReason,
   hints: string[] = [],
   details: Record<string, string> = {},
 ): LilypadError {

@@ -15,6 +15,7 @@ import {errnoCode} from '../../util/errno.js'
 import {environmentOf, wasmSpecOf} from '../job-spec.js'
 import {resolveLimits} from '../limits.js'
 import {directorySize, startResult} from '../result-dir.js'
+import type {CannotRunReason} from '../faults.js'
 import type {ExecuteOptions, ExecutionResult, Executor} from '../types.js'
 import type {RunnerReport, RunnerRequest} from './protocol.js'
 
@@ -25,7 +26,7 @@ const RUNNER_OUTPUT_BYTES = 64 * 1024
 
 function cannotRun(
   message: string,
-  reason: string,
+  reason: CannotRunReason,
   hints: string[] = [],
   details: Record<string, string> = {},
 ): LilypadError {
@@ -55,7 +56,7 @@ async function entryModulePath(options: ExecuteOptions): Promise<string> {
   if (entry === undefined || entry === null) {
     throw cannotRun(
       'The job names no Wasm module to run (Spec.Wasm.EntryModule is missing)',
-      'no-entry-module',
+      'entry-module-missing',
       ['Add "EntryModule": {"StorageSource": "repoClone", "Path": "build/module.wasm"} to Spec.Wasm.'],
     )
   }
@@ -80,7 +81,7 @@ async function entryModulePath(options: ExecuteOptions): Promise<string> {
   if (path === '' || isAbsolute(path) || normalized === '..' || normalized.startsWith(`..${sep}`)) {
     throw cannotRun(
       `The Wasm entry module path "${path}" is not a path inside the module repository`,
-      'path-outside',
+      'path-escape',
       ['Use a relative path such as build/module.wasm.'],
       {path},
     )
@@ -94,7 +95,7 @@ async function entryModulePath(options: ExecuteOptions): Promise<string> {
     if (errnoCode(error) !== 'ENOENT') throw error
     throw cannotRun(
       `The module has no file ${path} at this commit`,
-      'missing',
+      'entry-module-missing',
       ['Build the module and commit the .wasm file before tagging the version.'],
       {path},
     )
@@ -103,13 +104,13 @@ async function entryModulePath(options: ExecuteOptions): Promise<string> {
   if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) {
     throw cannotRun(
       `The Wasm entry module ${path} resolves to a file outside the module repository`,
-      'path-outside',
+      'path-escape',
       ['Do not point EntryModule.Path at a symbolic link that leaves the repository.'],
       {path},
     )
   }
   if (!(await stat(file)).isFile()) {
-    throw cannotRun(`The Wasm entry module ${path} is not a file`, 'not-a-file', [], {path})
+    throw cannotRun(`The Wasm entry module ${path} is not a file`, 'entry-module-invalid', [], {path})
   }
   return file
 }
@@ -190,7 +191,8 @@ function runRunner(
  *
  * @param options - the job, its module checkout, the result directory, seed, limits, signal, events
  * @returns the exit code and where the result is
- * @throws JOB_CANNOT_RUN (module missing, outside the checkout, not loadable), JOB_TIMEOUT,
+ * @throws JOB_CANNOT_RUN (module missing, outside the checkout, not loadable; `details.reason`
+ *   as listed in faults.ts, e.g. `entry-module-missing`, `path-escape`, `runner-crashed`), JOB_TIMEOUT,
  *   JOB_OUTPUTS_TOO_LARGE, RESULT_DIR_EXISTS, INTERRUPTED (signal), MODULE_INVALID (bad Resources)
  * @example
  * const result = await executeWasm({module, moduleDir, resultDir, seed: dealId})
@@ -242,8 +244,17 @@ export async function executeWasm(options: ExecuteOptions): Promise<ExecutionRes
       )
     }
     if (report.kind === 'cannot-run') {
+      if (report.reason === 'initial-memory-over-limit' && limits.memoryBytes < ownMemoryBytes(options)) {
+        throw cannotRun(
+          `The Wasm module cannot run here: ${report.message}, which this machine lowered from the module's own`,
+          'memory-cap',
+          ['Run the job with a larger memory limit, or on a machine that gives it what it declares.'],
+        )
+      }
       throw cannotRun(`The Wasm module cannot run: ${report.message}`, report.reason, [
-        'Build the module for WASI preview 1 (wasm32-wasi), exporting "memory" and the entry point.',
+        report.reason === 'initial-memory-over-limit'
+          ? 'Declare the memory the module needs in Spec.Resources.Memory, or make it start with less.'
+          : 'Build the module for WASI preview 1 (wasm32-wasi), exporting "memory" and the entry point.',
       ])
     }
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -278,6 +289,11 @@ export async function executeWasm(options: ExecuteOptions): Promise<ExecutionRes
     await pending.discard()
     throw error
   }
+}
+
+/** The memory limit the module asks for itself, before any cap from the caller. */
+function ownMemoryBytes(options: ExecuteOptions): number {
+  return resolveLimits(options.module).memoryBytes
 }
 
 function interrupted(): LilypadError {

@@ -2,6 +2,7 @@
  * What the Wasm executor and its runner process say to each other: one JSON request on the
  * runner's stdin, one JSON report as the last line of its stdout.
  */
+import type {CannotRunReason} from '../faults.js'
 
 /** The job as the runner process needs it; every path is absolute on the host. */
 export interface RunnerRequest {
@@ -34,7 +35,7 @@ export type RunnerReport =
       readonly memoryLimitReached: boolean
       readonly truncated: {readonly stdout: boolean; readonly stderr: boolean}
     }
-  | {readonly kind: 'cannot-run'; readonly message: string; readonly reason: string}
+  | {readonly kind: 'cannot-run'; readonly message: string; readonly reason: CannotRunReason}
 
 /** Exit code given to a job whose module trapped: 128 + SIGABRT, as wasmtime reports a trap. */
 export const TRAP_EXIT_CODE = 134

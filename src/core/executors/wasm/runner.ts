@@ -12,6 +12,7 @@ import {WASI} from 'node:wasi'
 import {Worker} from 'node:worker_threads'
 
 import {WASM_PAGE_BYTES, WasmBinaryError, limitMemory} from './binary.js'
+import type {CannotRunReason} from '../faults.js'
 import {type Capture, deterministicImports} from './deterministic-wasi.js'
 import {type RunnerReport, type RunnerRequest, TRAP_EXIT_CODE} from './protocol.js'
 import {type WasmInstance, type WasmMemory, type WasmModule, webAssembly} from './webassembly.js'
@@ -42,7 +43,7 @@ function report(value: RunnerReport): void {
   writeSync(1, `${JSON.stringify(value)}\n`)
 }
 
-function cannotRun(reason: string, message: string): RunnerReport {
+function cannotRun(reason: CannotRunReason, message: string): RunnerReport {
   return {kind: 'cannot-run', reason, message}
 }
 
@@ -59,32 +60,45 @@ function mebibytes(bytes: number): string {
   return `${(bytes / 1_048_576).toFixed(1)} MiB`
 }
 
+/** Whether a module that failed under its memory cap would pass without one: the cap was why. */
+function overLimit(binary: Uint8Array): boolean {
+  try {
+    limitMemory(binary, Number.MAX_SAFE_INTEGER)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function run(request: RunnerRequest): RunnerReport {
   let binary: Uint8Array
   try {
     binary = readFileSync(request.wasmPath)
   } catch (error) {
-    return cannotRun('read', `cannot read the module file ${basename(request.wasmPath)}: ${String(error)}`)
+    return cannotRun(
+      'module-unreadable',
+      `cannot read the module file ${basename(request.wasmPath)}: ${String(error)}`,
+    )
   }
   let limited: ReturnType<typeof limitMemory>
   try {
     limited = limitMemory(binary, request.memoryBytes)
   } catch (error) {
-    if (error instanceof WasmBinaryError) return cannotRun('memory', error.message)
-    throw error
+    if (!(error instanceof WasmBinaryError)) throw error
+    return cannotRun(overLimit(binary) ? 'initial-memory-over-limit' : 'bad-binary', error.message)
   }
   let module: WasmModule
   try {
     module = new webAssembly.Module(limited.bytes)
   } catch (error) {
-    return cannotRun('compile', `the module does not compile: ${String(error)}`)
+    return cannotRun('bad-binary', `the module does not compile: ${String(error)}`)
   }
   const foreign = webAssembly.Module.imports(module).filter(
     (entry) => entry.module !== WASI_MODULE || entry.kind !== 'function',
   )
   if (foreign.length > 0) {
     const names = foreign.map((entry) => `${entry.module}.${entry.name} (${entry.kind})`).join(', ')
-    return cannotRun('imports', `the module imports what a WASI job does not have: ${names}`)
+    return cannotRun('foreign-imports', `the module imports what a WASI job does not have: ${names}`)
   }
 
   const preopens: Record<string, string> = {'/outputs': request.outputsDir}
@@ -119,16 +133,16 @@ function run(request: RunnerRequest): RunnerReport {
   try {
     instance = new webAssembly.Instance(module, {[WASI_MODULE]: imports})
   } catch (error) {
-    return cannotRun('instantiate', `the module cannot be instantiated: ${String(error)}`)
+    return cannotRun('entry-module-invalid', `the module cannot be instantiated: ${String(error)}`)
   }
   const exported = instance.exports
   const exportedMemory = exported.memory
   const entry = exported[request.entryPoint]
   if (!(exportedMemory instanceof webAssembly.Memory)) {
-    return cannotRun('memory', 'the module exports no memory named "memory", which WASI needs')
+    return cannotRun('entry-module-invalid', 'the module exports no memory named "memory", which WASI needs')
   }
   if (typeof entry !== 'function') {
-    return cannotRun('entry-point', `the module exports no function "${request.entryPoint}"`)
+    return cannotRun('entry-point-missing', `the module exports no function "${request.entryPoint}"`)
   }
   guest.memory = exportedMemory
 

@@ -20,6 +20,7 @@ import {
   createDockerExecutor,
   createExecutors,
   executeJob,
+  isModuleFault,
   parseDockerHost,
 } from '../../../../src/core/executors/index.js'
 import type {ModuleSpec} from '../../../../src/core/module/schema.js'
@@ -306,6 +307,8 @@ describe('Docker executor', () => {
     const job = options()
     const error = await failure(executor().execute(job))
     expect(error.code).toBe('JOB_CANNOT_RUN')
+    expect(error.details).toMatchObject({reason: 'engine', status: '500'})
+    expect(isModuleFault(error)).toBe(false)
     expect(routes().at(-1)).toBe('DELETE /containers/container1')
     await expect(readdir(job.resultDir)).rejects.toThrow(/ENOENT/)
   })
@@ -328,6 +331,8 @@ describe('Docker executor', () => {
     scenario.images.clear()
     const error = await failure(executor().execute(options()))
     expect(error.code).toBe('JOB_CANNOT_RUN')
+    expect(error.details.reason).toBe('image-missing')
+    expect(isModuleFault(error)).toBe(false)
     expect(error.hints).toContain(`Pull it first: docker pull ${IMAGE}`)
     expect(routes()).toEqual([`GET /images/${encodeURIComponent(IMAGE)}/json`])
   })
@@ -338,6 +343,7 @@ describe('Docker executor', () => {
       const error = await failure(executor().execute(job))
       expect(error.code).toBe('JOB_CANNOT_RUN')
       expect(error.details).toMatchObject({reason: 'image-not-pinned', image})
+      expect(isModuleFault(error)).toBe(true)
       expect(error.hints.join(' ')).toContain('@sha256:<digest>')
       await expect(readdir(job.resultDir)).rejects.toThrow(/ENOENT/)
     }
@@ -363,6 +369,8 @@ describe('Docker executor', () => {
     const networked = dockerModule({Network: {Type: 'Full'}})
     const error = await failure(executor().execute(options({module: networked})))
     expect(error.code).toBe('JOB_CANNOT_RUN')
+    expect(error.details.reason).toBe('network')
+    expect(isModuleFault(error)).toBe(false)
     expect(error.message).toMatch(/network access/)
     expect(routes()).toEqual([])
     await executor(true).execute(options({module: networked}))

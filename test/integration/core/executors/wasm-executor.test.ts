@@ -21,6 +21,7 @@ import {
   createExecutors,
   executeJob,
   executeWasm,
+  isModuleFault,
 } from '../../../../src/core/executors/index.js'
 import {compileModuleTemplate} from '../../../../src/core/module/template/index.js'
 import {computeDataId} from '../../../../src/core/results/data-id.js'
@@ -460,39 +461,60 @@ describe('results', () => {
 })
 
 describe('what it refuses', () => {
-  const cases: [string, Parameters<typeof probeModule>[1], RegExp][] = [
+  const cases: [string, Parameters<typeof probeModule>[1], RegExp, string][] = [
     [
       'a path out of the checkout',
       {EntryModule: {StorageSource: 'RepoClone', Path: '../elsewhere/module.wasm'}},
       /not a path inside/,
+      'path-escape',
     ],
     [
       'an absolute path',
       {EntryModule: {StorageSource: 'RepoClone', Path: '/etc/hostname'}},
       /not a path inside/,
+      'path-escape',
     ],
     [
       'a missing file',
       {EntryModule: {StorageSource: 'RepoClone', Path: 'build/none.wasm'}},
       /has no file build\/none\.wasm/,
+      'entry-module-missing',
     ],
     [
       'another storage source',
       {EntryModule: {StorageSource: 'IPFS', CID: 'Qm', Path: 'x'}},
       /StorageSource "IPFS"/,
+      'storage-source',
     ],
-    ['no entry module', {EntryModule: null}, /no Wasm module to run/],
-    ['a missing entry point', {EntryPoint: 'main'}, /exports no function "main"/],
+    ['no entry module', {EntryModule: null}, /no Wasm module to run/, 'entry-module-missing'],
+    ['a missing entry point', {EntryPoint: 'main'}, /exports no function "main"/, 'entry-point-missing'],
+    [
+      'a directory',
+      {EntryModule: {StorageSource: 'RepoClone', Path: 'build'}},
+      /is not a file/,
+      'entry-module-invalid',
+    ],
+    [
+      'bad environment entries',
+      {EnvironmentVariables: ['NOEQUALS'] as unknown as Record<string, string>},
+      /not KEY=VALUE/,
+      'job-spec',
+    ],
   ]
-  it.each(cases)('refuses %s with JOB_CANNOT_RUN', async (_name, wasm, message) => {
-    const resultDir = nextResultDir()
-    const error = await failure({module: probeModule(['clock'], wasm), resultDir})
-    expect(error.code).toBe('JOB_CANNOT_RUN')
-    expect(error.category).toBe('job')
-    expect(error.message).toMatch(message)
-    await expect(readdir(resultDir)).rejects.toThrow(/ENOENT/)
-    expect(await leftovers()).toEqual([])
-  })
+  it.each(cases)(
+    'refuses %s with JOB_CANNOT_RUN, blaming the module',
+    async (_name, wasm, message, reason) => {
+      const resultDir = nextResultDir()
+      const error = await failure({module: probeModule(['clock'], wasm), resultDir})
+      expect(error.code).toBe('JOB_CANNOT_RUN')
+      expect(error.category).toBe('job')
+      expect(error.message).toMatch(message)
+      expect(error.details.reason).toBe(reason)
+      expect(isModuleFault(error)).toBe(true)
+      await expect(readdir(resultDir)).rejects.toThrow(/ENOENT/)
+      expect(await leftovers()).toEqual([])
+    },
+  )
 
   it('refuses a symbolic link that leaves the checkout', async () => {
     const outside = await makeTempDir('lilypad-wasm-outside-')
@@ -516,6 +538,18 @@ describe('what it refuses', () => {
     })
     expect(error.code).toBe('JOB_CANNOT_RUN')
     expect(error.message).toMatch(/not a WebAssembly binary/)
+    expect(error.details.reason).toBe('bad-binary')
+    expect(isModuleFault(error)).toBe(true)
+  })
+
+  it('blames the module for starting with more memory than it declares, and the machine for a lower cap', async () => {
+    const declared = await failure({module: probeModule(['clock'], {}, {Resources: {Memory: '1Kib'}})})
+    expect(declared.details.reason).toBe('initial-memory-over-limit')
+    expect(declared.message).toMatch(/more than the limit of 0 KiB/)
+    expect(isModuleFault(declared)).toBe(true)
+    const capped = await failure({module: probeModule(['clock']), limits: {memoryBytes: 1024}})
+    expect(capped.details.reason).toBe('memory-cap')
+    expect(isModuleFault(capped)).toBe(false)
   })
 })
 

@@ -7,14 +7,20 @@ import {Readable} from 'node:stream'
 
 import {describe, expect, it} from '@jest/globals'
 
+import {type LilypadError, isLilypadError, lilypadError} from '../../../../src/core/errors/index.js'
 import {
   DEFAULT_LIMITS,
+  MACHINE_FAULT_REASONS,
+  MODULE_FAULT_REASONS,
   createRandomStream,
   environmentOf,
+  executeJob,
+  isModuleFault,
   parseByteSize,
   parseCpu,
   resolveLimits,
 } from '../../../../src/core/executors/index.js'
+import {dockerSpecOf} from '../../../../src/core/executors/job-spec.js'
 import {type CappedStream, demultiplexLogs} from '../../../../src/core/executors/docker/engine-api.js'
 import {WASM_PAGE_BYTES, WasmBinaryError, limitMemory} from '../../../../src/core/executors/wasm/binary.js'
 import type {ModuleSpec} from '../../../../src/core/module/schema.js'
@@ -201,5 +207,61 @@ describe('demultiplexLogs', () => {
       expect(Buffer.concat(stderr.chunks).toString()).toBe('er')
       expect([stdout.truncated, stderr.truncated]).toEqual([false, true])
     }
+  })
+})
+
+describe('isModuleFault', () => {
+  const cannotRun = (reason?: string): LilypadError =>
+    lilypadError('JOB_CANNOT_RUN', {message: 'x', details: reason === undefined ? {} : {reason}})
+
+  it('blames the module for module-side reasons and MODULE_INVALID only', () => {
+    for (const reason of MODULE_FAULT_REASONS) expect(isModuleFault(cannotRun(reason))).toBe(true)
+    for (const reason of MACHINE_FAULT_REASONS) expect(isModuleFault(cannotRun(reason))).toBe(false)
+    expect(isModuleFault(cannotRun())).toBe(false)
+    expect(isModuleFault(cannotRun('something-new'))).toBe(false)
+    expect(isModuleFault(lilypadError('MODULE_INVALID', {message: 'x'}))).toBe(true)
+    expect(isModuleFault(lilypadError('JOB_TIMEOUT', {message: 'x', details: {reason: 'path-escape'}}))).toBe(
+      false,
+    )
+    expect(isModuleFault(lilypadError('ENGINE_UNAVAILABLE', {message: 'x'}))).toBe(false)
+    expect(isModuleFault(new Error('path-escape'))).toBe(false)
+    expect(
+      MODULE_FAULT_REASONS.filter((reason) => (MACHINE_FAULT_REASONS as readonly string[]).includes(reason)),
+    ).toEqual([])
+  })
+
+  it('gives the job-spec reason to malformed environment variables and EngineSpec lists', () => {
+    const thrown = (run: () => unknown): unknown => {
+      try {
+        run()
+      } catch (error) {
+        return error
+      }
+      throw new Error('expected a throw')
+    }
+    const env = thrown(() => environmentOf(['A'], 'Spec.Docker.EnvironmentVariables'))
+    expect(isLilypadError(env, 'JOB_CANNOT_RUN') && env.details.reason).toBe('job-spec')
+    expect(isModuleFault(env)).toBe(true)
+    const module = {
+      machine: {cpu: 1, ram: 1},
+      job: {APIVersion: 'V1beta1', Spec: {EngineSpec: {Type: 'docker', Params: {Entrypoint: 'sh'}}}},
+    } as unknown as ModuleSpec
+    const list = thrown(() => dockerSpecOf(module))
+    expect(isLilypadError(list, 'JOB_CANNOT_RUN') && list.details.reason).toBe('job-spec')
+  })
+
+  it('gives executeJob the engine-unsupported reason for a Noop job', async () => {
+    const module = {
+      machine: {cpu: 1, ram: 1},
+      job: {APIVersion: 'V1beta1', Spec: {Engine: 'Noop'}},
+    } as unknown as ModuleSpec
+    const error = await executeJob({
+      module,
+      moduleDir: '/nonexistent',
+      resultDir: '/nonexistent/r',
+      seed: 's',
+    }).catch((caught: unknown) => caught)
+    expect(isLilypadError(error, 'JOB_CANNOT_RUN') && error.details.reason).toBe('engine-unsupported')
+    expect(isModuleFault(error)).toBe(true)
   })
 })
