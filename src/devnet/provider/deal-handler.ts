@@ -152,6 +152,11 @@ const CHAIN_TERMINAL: ReadonlySet<string> = new Set([
   'TimeoutJudgeResults',
   'TimeoutMediateResults',
 ])
+/** The solver's execution timeout when the job offer sets none (the devnet solver's and Go's default). */
+const SOLVER_EXECUTION_SECONDS = 900
+/** Of the time left before the deadline, a fifth (at least 1 s, at most 30 s) is kept for the result. */
+const RESULT_RESERVE_MIN_MS = 1000
+const RESULT_RESERVE_MAX_MS = 30_000
 /** Failed steps (solver or RPC trouble) are retried on later looks at the deal, this many times. */
 const MAX_ATTEMPTS = 5
 const FAULT_FAILING_MESSAGE =
@@ -209,6 +214,28 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     }
   }
 
+  /**
+   * How long the job may run: until the deal's submit deadline on chain (onchain; chain time), or
+   * the solver's execution timeout counted from the deal's creation (solver protocol), less a
+   * reserve for packing, uploading and reporting the result.
+   */
+  async function timeLeftMs(deal: DealContainer): Promise<number> {
+    let leftMs: number
+    const chain = options.chain
+    if (options.protocol === 'onchain' && chain !== undefined) {
+      const [agreement, latest] = await Promise.all([
+        chain.controller.getAgreement(deal.id),
+        chain.provider.getBlock('latest'),
+      ])
+      leftMs = (Number(agreement.deadline) - (latest?.timestamp ?? Math.floor(Date.now() / 1000))) * 1000
+    } else {
+      const seconds = deal.deal.job_offer.executionTimeoutSeconds || SOLVER_EXECUTION_SECONDS
+      leftMs = deal.created_at + seconds * 1000 - Date.now()
+    }
+    const reserveMs = Math.min(RESULT_RESERVE_MAX_MS, Math.max(RESULT_RESERVE_MIN_MS, leftMs / 5))
+    return Math.max(1, Math.floor(leftMs - reserveMs))
+  }
+
   /** The data ID of a copy of the result with one byte more in stdout: what a lying provider reports. */
   async function lie(resultDir: string): Promise<string> {
     const copy = await mkdtemp(join(options.dataDir, '.lie-'))
@@ -254,6 +281,7 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
       const offer = deal.deal.job_offer
       try {
         const inputsDir = await inputsOf(deal)
+        const timeoutMs = await timeLeftMs(deal)
         const job = await runModuleJob({
           module: offer.module,
           inputs: offer.inputs,
@@ -263,6 +291,8 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
           executors: options.executors,
           inputsDir,
           env: options.gitEnv,
+          // The module's own Timeout still applies when it is the shorter (runModuleJob takes the lower).
+          limits: {timeoutMs},
           signal: options.signal,
         })
         dataId = job.dataId

@@ -68,7 +68,7 @@ beforeAll(async () => {
   mediatorWallet = mediatorAccount
   jobCreator = jc
   // One fresh account per provider, so no two share a nonce or an offer.
-  spareAccounts = Array.from({length: 12}, () => new Wallet(Wallet.createRandom().privateKey, anvil.provider))
+  spareAccounts = Array.from({length: 13}, () => new Wallet(Wallet.createRandom().privateKey, anvil.provider))
   admin = await connectChain({
     rpcUrl: anvil.url,
     chainId: CHAIN_ID,
@@ -215,6 +215,13 @@ async function submitJob(
     return deals.find((candidate) => candidate.job_offer === posted.id)
   })
   if (options.jcAgrees === false) return deal.id
+  await agreeAsJobCreator(deal)
+  return deal.id
+}
+
+/** The job creator's `agree`, reported to the solver. */
+async function agreeAsJobCreator(deal: DealContainer): Promise<void> {
+  const client = jcSolver()
   const terms = dealTermsForChain(deal.deal)
   const token = LilypadToken__factory.connect(
     deployment.addresses.LilypadToken,
@@ -229,7 +236,6 @@ async function submitJob(
   const tx = await controllerAs(jobCreator).agree(...terms)
   await tx.wait()
   await client.postJobCreatorTxs(deal.id, {agree: tx.hash})
-  return deal.id
 }
 
 async function resultOf(dealId: string): Promise<Result> {
@@ -315,7 +321,10 @@ describe('resource provider (onchain)', () => {
     expect(result.error).toMatch(/cannot run/)
     expect(result.error).toMatch(/v7\.7\.7/)
     expect(await chainState(dealId)).toBe('DealAgreed')
-    expect(events).toContainEqual(expect.objectContaining({type: 'result.failed', dealId}))
+    // The event follows the post (once the state file has it).
+    await until('the result.failed event', () =>
+      events.find((event) => event.type === 'result.failed' && event.dealId === dealId),
+    )
   }, 60_000)
 
   it('failing: agrees, then posts an error Result for the job', async () => {
@@ -402,6 +411,32 @@ describe('resource provider (onchain)', () => {
       (await getResultAdded(anvil.provider, deployment.addresses.LilypadController, dealId))?.dataId,
     ).toBe(result.data_id)
   }, 90_000)
+
+  it('stops a job at the deal’s submit deadline on chain, not at the module’s longer Timeout', async () => {
+    const first = await launch()
+    const dealId = await submitJob(
+      first.provider.address,
+      'lilypad-module-sleep',
+      'v0.1.0',
+      {Seconds: '60'},
+      {
+        jcAgrees: false,
+      },
+    )
+    await until('the agree', () =>
+      first.events.find((event) => event.type === 'deal.agreed' && event.dealId === dealId),
+    )
+    await stopProvider(first.provider)
+    await agreeAsJobCreator(await jcSolver().getDeal(dealId))
+    expect(await chainState(dealId)).toBe('DealAgreed')
+    // 6 s of chain time left before the submit deadline (3600 s after DealAgreed); the module allows 600 s.
+    await increaseTime(anvil.provider, 3594)
+    const second = await launch({dataDir: first.dataDir, key: first.key})
+    const result = await resultOf(dealId)
+    expect(result.data_id).toBe('')
+    expect(result.error).toMatch(/did not finish within its time limit of [0-5](\.\d+)? s/)
+    expect(second.events).toContainEqual(expect.objectContaining({type: 'job.started', dealId}))
+  }, 60_000)
 
   describe('claims the timeouts the job creator or the mediator leaves it', () => {
     const lp = (address: string): Promise<bigint> =>

@@ -90,6 +90,7 @@ async function submit(
   tag: string,
   inputs: Record<string, string>,
   inputsTar?: Uint8Array,
+  executionTimeoutSeconds?: number,
 ): Promise<string> {
   const offer = buildJobOffer({
     jobCreator: jobCreator.address,
@@ -97,6 +98,7 @@ async function submit(
     rendered: {
       machine: {gpu: 0, cpu: 1000, ram: 100},
       ...(inputsTar === undefined ? {} : {inputFiles: {required: ['data.txt'], optional: null}}),
+      ...(executionTimeoutSeconds === undefined ? {} : {executionTimeoutSeconds}),
     },
     inputs,
     services: {solver: solverWallet.address, mediators: [mediatorAddress]},
@@ -168,6 +170,14 @@ describe('resource provider (solver protocol)', () => {
     expect(await readFile(join(root, 'provider', 'job-inputs', dealId, 'data.txt'), 'utf8')).toBe(
       'input bytes',
     )
+  }, 60_000)
+
+  it('stops a job at the solver’s execution timeout, not the module’s longer Timeout', async () => {
+    // The module allows 600 s; the job offer gives the deal 4 s, so the 30 s sleep is cut short.
+    const dealId = await submit('lilypad-module-sleep', 'v0.1.0', {Seconds: '30'}, undefined, 4)
+    const result = await resultOf(dealId)
+    expect(result.data_id).toBe('')
+    expect(result.error).toMatch(/did not finish within its time limit of [0-3](\.\d+)? s/)
   }, 60_000)
 
   it('keeps exactly one unmatched offer at the solver after its deals', async () => {
