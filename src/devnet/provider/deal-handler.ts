@@ -65,7 +65,8 @@ export interface DealRecord {
   addResultTx?: string
   /** The data ID of the result directory. */
   dataId?: string
-  /** The data ID reported (differs from `dataId` only for the `lying` fault). */
+  /** The data ID reported (differs from `dataId` only for the `lying` fault). Fields other than `phase`,
+   * `timeout`, `closedAs` and `updatedAt` are dropped once the deal is finished. */
   reportedDataId?: string
   exitCode?: number
   /** The timeout this provider claimed on chain, and the transaction. */
@@ -139,6 +140,8 @@ export interface DealHandler {
   schedule(deal: DealContainer): void
   /** Resolves when no deal is being worked on. */
   idle(): Promise<void>
+  /** The deals it has not finished (it still runs, reports or watches them). */
+  openDealIds(): string[]
 }
 
 const FINISHED: ReadonlySet<DealPhase> = new Set(['done', 'failed', 'stalled', 'vanished', 'skipped'])
@@ -162,6 +165,15 @@ const MAX_ATTEMPTS = 5
 const FAULT_FAILING_MESSAGE =
   'this resource provider is configured to fail every job (devnet fault "failing")'
 
+function finishedRecord(record: DealRecord): DealRecord {
+  return {
+    phase: record.phase,
+    ...(record.timeout === undefined ? {} : {timeout: record.timeout}),
+    ...(record.closedAs === undefined ? {} : {closedAs: record.closedAs}),
+    updatedAt: record.updatedAt,
+  }
+}
+
 /** Creates the deal handler of a provider. */
 export function createDealHandler(options: DealHandlerOptions): DealHandler {
   const {state, log, solver} = options
@@ -173,7 +185,10 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
   const save = async (dealId: string, change: Partial<DealRecord>): Promise<DealRecord> => {
     const next = await state.update((draft) => {
       const current = draft.deals[dealId] ?? {phase: 'agreeing', updatedAt: ''}
-      draft.deals[dealId] = {...current, ...change, updatedAt: new Date().toISOString()}
+      const next: DealRecord = {...current, ...change, updatedAt: new Date().toISOString()}
+      // The file is rewritten whole on every update: a finished deal keeps only what a restart needs
+      // (that it is finished, so it is never run again) and how it ended.
+      draft.deals[dealId] = FINISHED.has(next.phase) ? finishedRecord(next) : next
     })
     const saved = next.deals[dealId]
     if (saved === undefined) throw new Error(`deal ${dealId} vanished from the state file`)
@@ -594,6 +609,11 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
     },
     async idle() {
       while (running.size > 0) await Promise.allSettled([...running.values()])
+    },
+    openDealIds() {
+      return Object.entries(state.value.deals)
+        .filter(([, dealRecord]) => !FINISHED.has(dealRecord.phase))
+        .map(([dealId]) => dealId)
     },
   }
 }

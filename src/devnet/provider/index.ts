@@ -81,7 +81,10 @@ export interface ProviderOptions {
   dockerHost?: string | undefined
   /** Environment for git when it resolves modules (default: this process's PATH). */
   gitEnv?: GitEnvironment | undefined
-  /** Milliseconds between polls of its deals at the solver, beside the websocket. Default 5000. */
+  /**
+   * Milliseconds between polls of its open deals at the solver (by state: negotiating, agreed and,
+   * onchain, awaiting judgement or mediation), beside the websocket. Default 5000.
+   */
   pollIntervalMs?: number | undefined
   /** Observes what the provider does (tests, the supervisor's status). */
   onEvent?: ((event: ProviderEvent) => void) | undefined
@@ -100,6 +103,9 @@ export interface RunningProvider {
 }
 
 const STATE_FILE = 'provider-state.json'
+/** Go state names a provider's poll asks for: agree, run, or (onchain) claim a timeout. */
+const ONCHAIN_OPEN_STATES = ['DealNegotiating', 'DealAgreed', 'ResultsSubmitted', 'ResultsChecked']
+const SOLVER_OPEN_STATES = ['DealAgreed']
 
 /**
  * Starts a resource provider.
@@ -235,9 +241,22 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     const pollIntervalMs = options.pollIntervalMs ?? 5000
     const mine = (deal: DealContainer | null | undefined): deal is DealContainer =>
       deal !== null && deal !== undefined && deal.resource_provider === address
+    // Only deals that may still need it: to agree, to run, or to claim a timeout on (onchain).
+    const openStates = options.protocol === 'onchain' ? ONCHAIN_OPEN_STATES : SOLVER_OPEN_STATES
     const poll = async (): Promise<void> => {
-      const deals = await solver.getDeals({resource_provider: address}, {signal: listening.signal})
-      for (const deal of deals) if (mine(deal)) handler.schedule(deal)
+      const call = {signal: listening.signal}
+      const lists = await Promise.all(
+        openStates.map((state) => solver.getDeals({resource_provider: address, state}, call)),
+      )
+      const deals = lists.flat().filter(mine)
+      for (const deal of deals) handler.schedule(deal)
+      // A deal it still works on that the solver already counts as ended gets one look of its own.
+      const listed = new Set(deals.map((deal) => deal.id))
+      for (const dealId of handler.openDealIds()) {
+        if (listed.has(dealId)) continue
+        const deal = await solver.getDeal(dealId, call)
+        if (mine(deal)) handler.schedule(deal)
+      }
       options.onEvent?.({type: 'deals.polled', count: deals.length})
     }
     const subscription = subscribeEvents({

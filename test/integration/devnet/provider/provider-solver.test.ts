@@ -268,10 +268,27 @@ describe('resource provider (solver protocol)', () => {
       expect(result.error).toMatch(/^gave up after 5 failed attempts: /)
       expect(result.error).toMatch(/413|too large/i)
       expect(seen).toContainEqual(expect.objectContaining({type: 'job.finished', dealId: deal.id}))
-      expect(other.deals()[deal.id]).toMatchObject({phase: 'failed', attempts: 5})
+      expect(other.deals()[deal.id]?.phase).toBe('failed')
     } finally {
       await other?.stop()
       await small.stop()
     }
   }, 60_000)
+
+  it('polls only its open deals and keeps only the phase of finished ones in its state file', async () => {
+    const finished = Object.entries(provider.deals())
+    expect(finished.length).toBeGreaterThanOrEqual(4)
+    expect(finished.every(([, record]) => record.phase === 'done' || record.phase === 'failed')).toBe(true)
+    // Every deal it had is past DealAgreed at the solver: a poll lists none of them.
+    const from = events.length
+    const polled = await eventually('a poll', () =>
+      Promise.resolve(events.slice(from).find((event) => event.type === 'deals.polled')),
+    )
+    expect(polled).toEqual({type: 'deals.polled', count: 0})
+    const file = JSON.parse(await readFile(join(root, 'provider', 'provider-state.json'), 'utf8')) as {
+      deals: Record<string, Record<string, unknown>>
+    }
+    for (const record of Object.values(file.deals))
+      expect(Object.keys(record).sort()).toEqual(['phase', 'updatedAt'])
+  })
 })
