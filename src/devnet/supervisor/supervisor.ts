@@ -31,11 +31,6 @@ import {LilypadToken__factory} from '../../core/chain/generated/factories/Lilypa
 import {SerialSigner} from '../../core/chain/signer.js'
 import {startGitServer} from '../git/git-server.js'
 import {MODULE_SOURCES_DIR, buildModuleRepos} from '../git/repos.js'
-import {devnetJobRunner} from '../jobcreator/devnet-runner.js'
-import {startJobCreatorService} from '../jobcreator/index.js'
-import {startMediator} from '../mediator/index.js'
-import {startProvider} from '../provider/index.js'
-import {startSolver} from '../solver/index.js'
 import {startAnvil} from './anvil.js'
 import {type DevnetLayout, type DevnetSetup, devnetLayout} from './layout.js'
 import {pickPort} from './processes.js'
@@ -106,6 +101,27 @@ async function moduleRepos(dir: string, signal: AbortSignal | undefined): Promis
   if (built === digest) return
   await buildModuleRepos(dir, {signal})
   await writeFile(stamp, digest)
+}
+
+/**
+ * The services' code, loaded while the chain and the git server start (the import takes about as
+ * long as they do, so a warm start overlaps the two).
+ */
+async function loadServices() {
+  const [solver, provider, mediator, jobCreator, runner] = await Promise.all([
+    import('../solver/index.js'),
+    import('../provider/index.js'),
+    import('../mediator/index.js'),
+    import('../jobcreator/index.js'),
+    import('../jobcreator/devnet-runner.js'),
+  ])
+  return {
+    startSolver: solver.startSolver,
+    startProvider: provider.startProvider,
+    startMediator: mediator.startMediator,
+    startJobCreatorService: jobCreator.startJobCreatorService,
+    devnetJobRunner: runner.devnetJobRunner,
+  }
 }
 
 /** Account index of resource provider `i`. */
@@ -213,6 +229,9 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
       throw lilypadError('INTERRUPTED', {message: 'The devnet start was interrupted.'})
   }
   await starting()
+  const servicesCode = loadServices()
+  // Rejections surface where the code is awaited; never as an unhandled rejection meanwhile.
+  servicesCode.catch(() => undefined)
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
       try {
@@ -280,6 +299,8 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Running
     const solverAddress = devnetAddress('solver')
     const mediatorAddress = devnetAddress('mediator')
 
+    const {startSolver, startProvider, startMediator, startJobCreatorService, devnetJobRunner} =
+      await servicesCode
     const solver = await startSolver({
       dataDir: layout.solver,
       port: setup.ports.solver,
