@@ -338,12 +338,18 @@ export async function benchGas({log = console.log} = {}) {
         return [`QmDeal${String(n).padStart(40, '0')}`, `QmData${String(n).padStart(40, '0')}`]
       }
       // First job ever: the job counter and the contract's LP balance slot go 0 → non-zero (worst case).
+      // A client contract spends the payee's deposit only with the payee's authorization (one job).
+      const clientAddress = await exampleClient.getAddress()
       let p = await payee()
       jobs['approve (payee, 2 LP)'] = await gasOf(as(token, p).approve(creatorAddress, LP(2)))
+      jobs['approveClient (payee → ExampleClient, 1 job)'] = await gasOf(
+        as(jobCreator, p).approveClient(clientAddress, 1n),
+      )
       jobs['ExampleClient.run, first job (escrow empty)'] = await gasOf(as(exampleClient, p).run(...JOB))
       const first = await lastJob()
       p = await payee()
       await mined(as(token, p).approve(creatorAddress, LP(2)))
+      await mined(as(jobCreator, p).approveClient(clientAddress, 1n))
       jobs['ExampleClient.run (escrow busy)'] = await gasOf(as(exampleClient, p).run(...JOB))
       const second = await lastJob()
       p = await payee()
@@ -358,6 +364,7 @@ export async function benchGas({log = console.log} = {}) {
       const permitted = await lastJob()
       p = await payee()
       await mined(as(token, p).approve(creatorAddress, LP(2)))
+      await mined(as(jobCreator, p).approveClient(clientAddress, 1n))
       await mined(as(exampleClient, p).run(...JOB))
       const third = await lastJob()
       jobs['submitResults → ExampleClient (stores both IDs)'] = await gasOf(

@@ -4,8 +4,9 @@ pragma solidity ^0.8.28;
 import {ILilypadJobClient, ILilypadJobManager} from "./ILilypadJobClient.sol";
 
 /// @title A minimal contract that runs Lilypad modules
-/// @notice `run(module, inputs)` requests a job paid by the caller (who approves the job creator for
-/// `getRequiredDeposit()` first); the job creator calls back with the result's data ID, or with the
+/// @notice `run(module, inputs)` requests a job paid by the caller, who first approves the job creator for
+/// `getRequiredDeposit()` per job and authorizes this client with `approveClient(client, jobs)`; the job
+/// creator calls back with the result's data ID, or with the
 /// reason it failed, and this contract keeps it.
 contract ExampleClient is ILilypadJobClient {
     /// @notice Where a job stands for this client.

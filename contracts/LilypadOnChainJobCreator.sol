@@ -72,6 +72,8 @@ contract LilypadOnChainJobCreator is ILilypadJobManager {
     /// @notice The ID of the last job requested (IDs start at 1).
     uint256 public lastJobId;
     mapping(uint256 jobId => Job) private _jobs;
+    /// @dev How many more jobs each client contract may charge to each payee (`type(uint256).max`: no cap).
+    mapping(address payee => mapping(address client => uint256 jobs)) private _clientJobs;
 
     /// @notice A job was requested. Same signature as the classic contract's, so its services decode it.
     event JobAdded(uint256 jobId, address callingContract, address payee, string module, string[] inputs);
@@ -81,11 +83,16 @@ contract LilypadOnChainJobCreator is ILilypadJobManager {
     event JobFailed(uint256 indexed jobId, string reason);
     /// @notice The requesting contract's callback reverted or ran out of gas; the settlement stands.
     event ClientCallbackFailed(uint256 indexed jobId);
+    /// @notice `payee` let `client` request up to `jobs` jobs at its cost (`type(uint256).max`: no cap).
+    event ClientApproved(address indexed payee, address indexed client, uint256 jobs);
 
     /// @notice A guarded function was entered again before it returned.
     error ReentrantCall();
-    /// @notice A constructor argument or the payee was the zero address.
+    /// @notice A constructor argument, the payee or the client was the zero address.
     error ZeroAddress();
+    /// @notice `payee` has not authorized `client` (the caller) to request jobs at its cost, or the
+    /// authorized number of jobs is used up.
+    error ClientNotApproved(address payee, address client);
     /// @notice The timeout is 0 or above `MAX_TIMEOUT`.
     error InvalidTimeout();
     /// @notice The module reference is empty or longer than `MAX_MODULE_LENGTH`.
@@ -142,6 +149,24 @@ contract LilypadOnChainJobCreator is ILilypadJobManager {
         return requiredDeposit;
     }
 
+    /// @notice Lets `client` request up to `maxJobs` jobs paid by the caller (`type(uint256).max`: no cap;
+    /// 0 revokes). An allowance to this contract alone never lets anyone else spend it: a job whose payee
+    /// is not the caller of `runJob` needs this authorization, used up one job at a time.
+    /// @param client the contract (or account) that will call `runJob` naming the caller as payee
+    /// @param maxJobs how many jobs it may request from now on (replaces any earlier number)
+    function approveClient(address client, uint256 maxJobs) external {
+        if (client == address(0)) revert ZeroAddress();
+        _clientJobs[msg.sender][client] = maxJobs;
+        emit ClientApproved(msg.sender, client, maxJobs);
+    }
+
+    /// @notice How many more jobs `client` may request at `payee`'s cost.
+    /// @param payee who would pay
+    /// @param client who would call `runJob`
+    function clientAllowance(address payee, address client) external view returns (uint256) {
+        return _clientJobs[payee][client];
+    }
+
     /// @notice One job; reverts `UnknownJob()` for an ID never issued.
     /// @param jobId the job's ID
     function getJob(uint256 jobId) external view returns (JobView memory) {
@@ -157,7 +182,8 @@ contract LilypadOnChainJobCreator is ILilypadJobManager {
     }
 
     /// @notice Requests a job. `msg.sender` is the requesting contract (it receives the callbacks) and
-    /// `payee` pays the deposit, which must be approved for this contract.
+    /// `payee` pays the deposit, which must be approved for this contract. Unless the payee is the
+    /// caller, the payee must have authorized the caller with `approveClient` (one job is used up).
     /// @param module the module reference, e.g. `cowsay:v0.0.3`
     /// @param inputs `KEY=VALUE` each; KEY matches `[A-Za-z_][A-Za-z0-9_]*`, VALUE is anything after the
     /// first `=`
@@ -173,7 +199,8 @@ contract LilypadOnChainJobCreator is ILilypadJobManager {
 
     /// @notice `runJob` preceded by the payee's EIP-2612 permit for this contract. If the permit fails but
     /// the allowance already covers `permit.value` (someone submitted the same permit first), the job
-    /// proceeds; otherwise the token's error is re-raised.
+    /// proceeds; otherwise the token's error is re-raised. As in `runJob`, the caller must be the payee or
+    /// authorized by it, so a permit seen in the mempool cannot pay for someone else's job.
     /// @param module the module reference
     /// @param inputs `KEY=VALUE` each
     /// @param payee who pays the deposit and signed the permit (owner = payee, spender = this contract)
@@ -202,6 +229,11 @@ contract LilypadOnChainJobCreator is ILilypadJobManager {
         returns (uint256 jobId)
     {
         if (payee == address(0)) revert ZeroAddress();
+        if (payee != msg.sender) {
+            uint256 left = _clientJobs[payee][msg.sender];
+            if (left == 0) revert ClientNotApproved(payee, msg.sender);
+            if (left != type(uint256).max) _clientJobs[payee][msg.sender] = left - 1;
+        }
         uint256 moduleLength = bytes(module).length;
         if (moduleLength == 0 || moduleLength > MAX_MODULE_LENGTH) revert InvalidModule();
         uint256 count = inputs.length;

@@ -7,14 +7,8 @@
 import {createRequire} from 'node:module'
 
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
-import {ErrorFragment, Interface, MaxUint256, ZeroAddress} from 'ethers'
-import type {
-  BaseContract,
-  ContractTransactionResponse,
-  InterfaceAbi,
-  TransactionReceipt,
-  Wallet,
-} from 'ethers'
+import {ErrorFragment, Interface, MaxUint256, Wallet, ZeroAddress} from 'ethers'
+import type {BaseContract, ContractTransactionResponse, InterfaceAbi, TransactionReceipt} from 'ethers'
 
 import type {ExampleClient} from '../../src/core/chain/generated/ExampleClient.js'
 import type {LilypadOnChainJobCreator} from '../../src/core/chain/generated/LilypadOnChainJobCreator.js'
@@ -168,6 +162,8 @@ beforeAll(async () => {
   for (const who of [alice, bob]) {
     await mined(token.transfer(who.address, LP(100)))
     await mined(as(token, who).approve(creatorAddress, MaxUint256))
+    for (const requester of [client, testClient])
+      await mined(as(creator, who).approveClient(await requester.getAddress(), MaxUint256))
   }
   errorsAbi = errors()
   holders = [deployer.address, service.address, alice.address, bob.address, stranger.address, creatorAddress]
@@ -447,6 +443,77 @@ describe('LilypadOnChainJobCreator: clients that misbehave cannot block settleme
     expect((await creator.getJob(jobId)).state).toBe(JobState.Pending)
     await mined(as(creator, service).failJob(jobId, 'cleanup'))
     expect(await sumOf()).toBe(supply)
+  })
+})
+
+describe('LilypadOnChainJobCreator: the payee consents to each client', () => {
+  it('nobody spends an allowance by naming a payee that did not authorize it', async () => {
+    // carol approved the job creator (as for her own direct jobs) but authorized no client.
+    const carol = Wallet.createRandom().connect(chain.provider)
+    await chain.provider.send('anvil_setBalance', [carol.address, '0xde0b6b3a7640000'])
+    holders.push(carol.address)
+    await mined(token.transfer(carol.address, LP(10)))
+    await mined(as(token, carol).approve(creatorAddress, MaxUint256))
+    const before = await token.balanceOf(carol.address)
+    const refused = {name: 'ClientNotApproved', args: [carol.address, stranger.address]}
+    expect(
+      await revertOf(as(creator, stranger).runJob('cowsay:v0.0.3', ['Message=hi'], carol.address), errorsAbi),
+    ).toEqual(refused)
+    expect(
+      await revertOf(as(testClient, stranger).run('cowsay:v0.0.3', ['Message=hi'], carol.address), errorsAbi),
+    ).toEqual({name: 'ClientNotApproved', args: [carol.address, await testClient.getAddress()]})
+    expect(await token.balanceOf(carol.address)).toBe(before)
+
+    // Her own direct call needs no authorization.
+    await mined(as(creator, carol).runJob('cowsay:v0.0.3', ['Message=hi'], carol.address))
+    await mined(as(creator, service).failJob(await creator.lastJobId(), 'cleanup'))
+  })
+
+  it('an authorization covers exactly the number of jobs the payee chose, and 0 revokes it', async () => {
+    const testAddress = await testClient.getAddress()
+    const receipt = await mined(as(creator, bob).approveClient(testAddress, 2n))
+    expect(logsOf(creator, receipt)).toEqual([{name: 'ClientApproved', args: [bob.address, testAddress, 2n]}])
+    for (const left of [1n, 0n]) {
+      await mined(testClient.run('cowsay:v0.0.3', ['Message=hi'], bob.address))
+      await mined(as(creator, service).failJob(await creator.lastJobId(), 'cleanup'))
+      expect(await creator.clientAllowance(bob.address, testAddress)).toBe(left)
+    }
+    expect(
+      (await revertOf(testClient.run('cowsay:v0.0.3', ['Message=hi'], bob.address), errorsAbi)).name,
+    ).toBe('ClientNotApproved')
+    await mined(as(creator, bob).approveClient(testAddress, MaxUint256))
+    await mined(testClient.run('cowsay:v0.0.3', ['Message=hi'], bob.address))
+    await mined(as(creator, service).failJob(await creator.lastJobId(), 'cleanup'))
+    expect(await creator.clientAllowance(bob.address, testAddress)).toBe(MaxUint256)
+    await mined(as(creator, bob).approveClient(testAddress, 0n))
+    expect(
+      (await revertOf(testClient.run('cowsay:v0.0.3', ['Message=hi'], bob.address), errorsAbi)).name,
+    ).toBe('ClientNotApproved')
+    await mined(as(creator, bob).approveClient(testAddress, MaxUint256))
+    expect((await revertOf(as(creator, bob).approveClient(ZeroAddress, 1n), errorsAbi)).name).toBe(
+      'ZeroAddress',
+    )
+    expect(await sumOf()).toBe(supply)
+  })
+
+  it("a permit seen in the mempool cannot pay for someone else's job", async () => {
+    const dave = Wallet.createRandom().connect(chain.provider)
+    await chain.provider.send('anvil_setBalance', [dave.address, '0xde0b6b3a7640000'])
+    holders.push(dave.address)
+    await mined(token.transfer(dave.address, LP(5)))
+    const latest = BigInt((await chain.provider.getBlock('latest'))?.timestamp ?? 0)
+    const permit = await signPermit(token, dave, creatorAddress, DEPOSIT, latest + 600n)
+    expect(
+      await revertOf(
+        as(creator, stranger).runJobWithPermit('cowsay:v0.0.3', ['Message=hi'], dave.address, permit),
+        errorsAbi,
+      ),
+    ).toEqual({name: 'ClientNotApproved', args: [dave.address, stranger.address]})
+    expect(await token.balanceOf(dave.address)).toBe(LP(5))
+    // dave's own transaction with the same permit goes through.
+    await mined(as(creator, dave).runJobWithPermit('cowsay:v0.0.3', ['Message=hi'], dave.address, permit))
+    await mined(as(creator, service).failJob(await creator.lastJobId(), 'cleanup'))
+    expect(await token.balanceOf(dave.address)).toBe(LP(5))
   })
 })
 

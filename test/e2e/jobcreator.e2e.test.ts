@@ -1,8 +1,8 @@
 /**
  * A smart contract runs a module, end to end on one devnet started with the built CLI: a plain
  * ethers script (test/fixtures/scripts/example-client.mjs, only dist/contracts/*.json and the
- * addresses `devnet status --json` prints) deploys ExampleClient, approves the deposit and calls
- * it; the devnet's job-creator service (#10) runs the job as an ordinary `lilypad run` and answers
+ * addresses `devnet status --json` prints) deploys ExampleClient, approves the deposit, authorizes
+ * the client and calls it (a client it never authorized is refused); the devnet's job-creator service (#10) runs the job as an ordinary `lilypad run` and answers
  * on chain. Cowsay's data ID is checked against the files `deals download` fetches, a failing
  * module refunds the payee, a bad input reverts with its index, a job interrupted by `devnet down`
  * is finished once after `devnet up`, and LP is conserved across every account involved.
@@ -169,6 +169,15 @@ describe('a contract runs a module through the devnet job creator', () => {
     expect(String(done.reason)).not.toBe('')
     expect(await lpOf(payee.address)).toBe(before)
   }, 120_000)
+
+  it('a client the payee never authorized cannot spend its allowance', async () => {
+    const other = String((await script(['deploy', '0'])).client)
+    clients.push(other)
+    const before = await lpOf(payee.address)
+    const reverted = await script(['run', other, 'cowsay:v0.0.3', 'Message=hi'])
+    expect(reverted).toEqual({reverted: true, error: 'ClientNotApproved', args: [payee.address, other]})
+    expect(await lpOf(payee.address)).toBe(before)
+  }, 60_000)
 
   it('an input without "=" reverts naming its index, and nothing is taken', async () => {
     const before = await lpOf(payee.address)

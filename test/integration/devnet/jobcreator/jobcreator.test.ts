@@ -121,6 +121,7 @@ beforeAll(async () => {
   client = ExampleClient__factory.connect(await deployed.getAddress(), chain.provider)
   await mined(token.transfer(alice.address, LP(100)))
   await mined(as(token, alice).approve(creatorAddress, MaxUint256))
+  await mined(as(creator, alice).approveClient(await client.getAddress(), MaxUint256))
 }, 120_000)
 
 afterAll(async () => {
