@@ -336,6 +336,14 @@ export function createSolverClient(options: SolverClientOptions): SolverClient {
   const retryBaseMs = options.retryBaseMs ?? 250
   const retryMaxMs = options.retryMaxMs ?? 8_000
   const random = options.random ?? Math.random
+  // The signature covers only the address, and secp256k1 signing is deterministic (RFC 6979):
+  // one signature serves every request, instead of a point multiplication per request.
+  let auth: Record<string, string> | undefined
+  const authOf = (): Record<string, string> =>
+    (auth ??=
+      options.signer === undefined
+        ? {'X-Lilypad-Version': options.version ?? PROTOCOL_CLIENT_VERSION}
+        : authHeaders(options.signer, options.version))
 
   function urlOf(spec: RequestSpec): string {
     const url = new URL(`${base}/api/v1${spec.path}`)
@@ -348,12 +356,7 @@ export function createSolverClient(options: SolverClientOptions): SolverClient {
   async function attempt(spec: RequestSpec, url: string): Promise<Response | AttemptFailure> {
     const timeout = AbortSignal.timeout(timeoutMs)
     const signal = spec.signal === undefined ? timeout : AbortSignal.any([spec.signal, timeout])
-    const headers: Record<string, string> = {
-      ...(options.signer === undefined
-        ? {'X-Lilypad-Version': options.version ?? PROTOCOL_CLIENT_VERSION}
-        : authHeaders(options.signer, options.version)),
-      ...spec.headers,
-    }
+    const headers: Record<string, string> = {...authOf(), ...spec.headers}
     const init: RequestInit & {duplex?: 'half'} = {method: spec.method, headers, signal}
     if (spec.body !== undefined) {
       init.body = spec.body as NonNullable<RequestInit['body']>
