@@ -93,10 +93,13 @@ export default class Run extends LilypadCommand<RunCommandResult> {
     }
     try {
       if (flags['dry-run']) return {...(await previewRun(options)), dryRun: true}
-      // The cheap checks first (key, chain, solver and its clock, gas), so nothing fails halfway.
-      const {preflight} = await import('../core/doctor/index.js')
-      await preflight(config, {signal: this.abortController.signal})
-      const {receiptPath, ...result} = await runJob(options)
+      // The cheap checks (key, chain, solver and its clock, gas) pass before anything is sent, so
+      // nothing fails halfway; they run while the module renders.
+      const signal = this.abortController.signal
+      const {receiptPath, ...result} = await runJob({
+        ...options,
+        preflight: async () => (await import('../core/doctor/index.js')).preflight(config, {signal}),
+      })
       return {...result, receipt: receiptPath}
     } finally {
       progress.stop()

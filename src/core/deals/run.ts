@@ -16,6 +16,7 @@ import type {ModuleInputs} from '../module/inputs.js'
 import {type RenderedModule, renderModule} from '../module/render-module.js'
 import type {ModuleSpec} from '../module/validate.js'
 import {type SolverClient, createSolverClient} from '../solver/client.js'
+import {jobOfferId} from '../solver/ids.js'
 import {DEFAULT_DEAL_TIMEOUTS, buildJobOffer, moduleConfigFor} from '../solver/offer.js'
 import {findSolverUrl} from '../solver/solver-url.js'
 import type {JobOffer, MachineSpec, ResourceOfferContainer} from '../solver/types.js'
@@ -47,6 +48,11 @@ export interface RunJobOptions {
   detach?: boolean | undefined
   /** How often to re-read the solver and the chain when no event arrives (ms). */
   pollIntervalMs?: number | undefined
+  /**
+   * Checks that must pass before anything is sent (`lilypad run` passes doctor's preflight). They
+   * run while the module renders and the chain connects; their failure wins over those steps'.
+   */
+  preflight?: (() => Promise<unknown>) | undefined
   /** A solver client to use instead of one built from the profile (tests, embedding). */
   solver?: SolverClient | undefined
   signal?: AbortSignal | undefined
@@ -173,7 +179,14 @@ async function prepare(options: RunJobOptions, forPreview: boolean): Promise<Pre
     ])
     if (connected.status === 'fulfilled') chainClient = connected.value
     if (renderedResult.status === 'rejected') throw renderedResult.reason
-    if (connected.status === 'rejected') throw connected.reason
+    if (connected.status === 'rejected') {
+      // A preview sends nothing: without the chain it only leaves the balance out.
+      if (!forPreview) throw connected.reason
+      emit({
+        type: 'run.warning',
+        message: `The chain did not answer, so the preview leaves out your LP balance: ${connected.reason instanceof Error ? connected.reason.message : String(connected.reason)}`,
+      })
+    }
     const rendered = renderedResult.value
     const chainId = chainClient?.chainId ?? network.chainId
     assertKeyAllowed(key, network, chainId)
@@ -239,7 +252,8 @@ async function prepare(options: RunJobOptions, forPreview: boolean): Promise<Pre
  * job offer's own pricing (payment collateral + judge collateral is the most it can lock; the
  * instruction price is what it pays), against the cap and, when the chain answers, the balance.
  *
- * @throws PRIVATE_KEY_MISSING, WELL_KNOWN_KEY, the module errors of renderModule, RPC errors
+ * @throws PRIVATE_KEY_MISSING, WELL_KNOWN_KEY, the module errors of renderModule (an unreachable
+ *   chain is only a warning: the balance is left out)
  * @example
  * const preview = await previewRun({module: 'cowsay:v0.0.3', inputs: {Message: 'hi'}, config})
  */
@@ -251,10 +265,17 @@ export async function previewRun(options: RunJobOptions): Promise<RunPreview> {
     const maxPrice = options.maxPrice ?? lpToWei(options.config.network.maxPrice)
     let balance: bigint | undefined
     if (prepared.chain !== undefined) {
-      balance = await LilypadToken__factory.connect(
-        prepared.chain.token,
-        prepared.chain.client.provider,
-      ).balanceOf(prepared.account)
+      try {
+        balance = await LilypadToken__factory.connect(
+          prepared.chain.token,
+          prepared.chain.client.provider,
+        ).balanceOf(prepared.account)
+      } catch (error) {
+        options.onEvent?.({
+          type: 'run.warning',
+          message: `Could not read your LP balance, so the preview leaves it out: ${error instanceof Error ? error.message : String(error)}`,
+        })
+      }
     }
     return {
       module: {
@@ -294,7 +315,13 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const network = config.network
   const signal = options.signal ?? new AbortController().signal
   const emit = options.onEvent ?? (() => undefined)
-  const prepared = await prepare(options, false)
+  const [checked, preparing] = await Promise.allSettled([options.preflight?.(), prepare(options, false)])
+  if (checked.status === 'rejected') {
+    if (preparing.status === 'fulfilled') preparing.value.chainClient?.destroy()
+    throw checked.reason
+  }
+  if (preparing.status === 'rejected') throw preparing.reason
+  const prepared = preparing.value
   let journal: Journal | undefined
   try {
     const solver = options.solver ?? createSolverClient({url: prepared.solverUrl ?? '', signer: prepared.key})
@@ -326,7 +353,12 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     }
     journal.insert(record)
     emit({type: 'run.submitting', module: options.module})
-    const posted = await solver.postJobOffer(prepared.offer, {signal})
+    // The offer's ID is its CID: journalled before the POST, so a run stopped while posting can
+    // still be found and resumed with deals wait.
+    journal.update(record.id, {jobOfferId: jobOfferId(prepared.offer)})
+    // Ctrl-C does not cut the POST short (the client's own time-out bounds it): the solver may
+    // already hold the offer. followRun honours the abort right after, with the deals wait hint.
+    const posted = await solver.postJobOffer(prepared.offer)
     const updated = journal.update(record.id, {jobOfferId: posted.id, state: 'DealNegotiating'})
     emit({type: 'run.posted', jobOfferId: posted.id, runId: record.id})
     return await followRun({

@@ -12,7 +12,13 @@ import {promisify} from 'node:util'
 
 import {Wallet, formatEther} from 'ethers'
 
-import {type ChainClient, connectNetwork, parsePrivateKey} from '../chain/client.js'
+import {
+  type ChainClient,
+  connectNetwork,
+  createChainClient,
+  parsePrivateKey,
+  probeChain,
+} from '../chain/client.js'
 import {LilypadToken__factory} from '../chain/generated/factories/LilypadToken__factory.js'
 import {
   DEVNET_CHAIN_ID,
@@ -271,13 +277,32 @@ function rpcFix(config: Config): string[] {
   ]
 }
 
+/** Connects as `connectNetwork` does, keeping the block number its probe already read. */
+async function connectForCheck(
+  network: Config['network'],
+  timeoutMs: number,
+): Promise<ChainClient & {blockNumber: number}> {
+  const rpcUrl = network.rpcUrls[0]
+  if (rpcUrl === undefined) {
+    const client = await connectNetwork(network, {timeoutMs, pollingIntervalMs: 1000})
+    return Object.assign(client, {blockNumber: await client.provider.getBlockNumber()})
+  }
+  const client = createChainClient({rpcUrl, chainId: network.chainId, timeoutMs, pollingIntervalMs: 1000})
+  try {
+    return Object.assign(client, await probeChain(client))
+  } catch (error) {
+    client.destroy()
+    throw error
+  }
+}
+
 async function checkRpc(
   config: Config,
   timeoutMs: number,
 ): Promise<{check: DoctorCheck; client?: ChainClient}> {
   try {
-    const client = await connectNetwork(config.network, {timeoutMs, pollingIntervalMs: 1000})
-    const block = await client.provider.getBlockNumber()
+    const client = await connectForCheck(config.network, timeoutMs)
+    const block = client.blockNumber
     return {
       check: check('rpc', 'pass', `chain ${client.chainId} at block ${block} (${redact(client.rpcUrl)})`),
       client,
@@ -504,31 +529,32 @@ function fundFix(config: Config, account: string, what: 'eth' | 'lp'): string[] 
   return [`Send ${what === 'lp' ? 'LP' : 'ETH'} to ${account} on chain ${config.network.chainId}.`]
 }
 
-async function checkFunds(config: Config, client: ChainClient, account: string): Promise<DoctorCheck[]> {
-  const out: DoctorCheck[] = []
+/** ETH for a run's gas at the current price, twice over. */
+async function checkEth(config: Config, client: ChainClient, account: string): Promise<DoctorCheck> {
   try {
-    const fees = await client.provider.getFeeData()
+    const [fees, eth] = await Promise.all([client.provider.getFeeData(), client.provider.getBalance(account)])
     const price = fees.maxFeePerGas ?? fees.gasPrice ?? 0n
     const needed = RUN_GAS * price * GAS_PRICE_HEADROOM
-    const eth = await client.provider.getBalance(account)
-    out.push(
-      eth >= needed && eth > 0n
-        ? check(
-            'eth',
-            'pass',
-            `${formatEther(eth)} ETH; a run needs about ${formatEther(needed)} ETH at the current gas price`,
-          )
-        : check(
-            'eth',
-            'fail',
-            `${account} has ${formatEther(eth)} ETH; a run needs about ${formatEther(needed > 0n ? needed : 1n)} ETH for gas (${RUN_GAS} gas at ${formatEther(price)} ETH, twice over).`,
-            fundFix(config, account, 'eth'),
-            'INSUFFICIENT_FUNDS',
-          ),
-    )
+    return eth >= needed && eth > 0n
+      ? check(
+          'eth',
+          'pass',
+          `${formatEther(eth)} ETH; a run needs about ${formatEther(needed)} ETH at the current gas price`,
+        )
+      : check(
+          'eth',
+          'fail',
+          `${account} has ${formatEther(eth)} ETH; a run needs about ${formatEther(needed > 0n ? needed : 1n)} ETH for gas (${RUN_GAS} gas at ${formatEther(price)} ETH, twice over).`,
+          fundFix(config, account, 'eth'),
+          'INSUFFICIENT_FUNDS',
+        )
   } catch (error) {
-    out.push(failFrom('eth', error))
+    return failFrom('eth', error)
   }
+}
+
+async function checkFunds(config: Config, client: ChainClient, account: string): Promise<DoctorCheck[]> {
+  const out: DoctorCheck[] = [await checkEth(config, client, account)]
   const {token, controller} = config.network.contracts
   if (token === undefined || controller === undefined) {
     const why = `The network "${config.network.name}" names no LP token or controller.`
@@ -780,21 +806,26 @@ export async function preflight(config: Config, options: DoctorOptions = {}): Pr
   add(key.check)
   if (config.network.devnet) add(checkDevnet(config))
   const timeoutMs = options.timeoutMs ?? 5_000
-  const rpc = await checkRpc(config, timeoutMs)
+  const probeOptions = {timeoutMs, now: options.now ?? Date.now, signal: options.signal}
+  // The checks are independent round trips: all start at once (the solver waits for the chain only
+  // when the chain must name its URL); they are reported, and fail, in their fixed order.
+  const rpcPending = checkRpc(config, timeoutMs)
+  const solverPending =
+    config.network.solverUrl === undefined
+      ? rpcPending.then(async (rpc) => probeSolver(config, rpc.client, probeOptions))
+      : probeSolver(config, undefined, probeOptions)
+  const account = key.account
+  const ethPending = rpcPending.then(async (rpc) =>
+    rpc.client === undefined || account === undefined ? undefined : checkEth(config, rpc.client, account),
+  )
   try {
-    add(rpc.check)
-    const solver = await probeSolver(config, rpc.client, {
-      timeoutMs,
-      now: options.now ?? Date.now,
-      signal: options.signal,
-    })
-    for (const item of solver.checks) add(item)
-    if (rpc.client !== undefined && key.account !== undefined) {
-      const [eth] = await checkFunds(config, rpc.client, key.account)
-      if (eth !== undefined) add(eth)
-    }
+    add((await rpcPending).check)
+    for (const item of (await solverPending).checks) add(item)
+    const eth = await ethPending
+    if (eth !== undefined) add(eth)
   } finally {
-    rpc.client?.destroy()
+    await Promise.allSettled([solverPending, ethPending])
+    ;(await rpcPending).client?.destroy()
   }
   return checks
 }
