@@ -53,7 +53,7 @@ async function fillJournal(dataDir, count) {
   }
 }
 
-export async function benchRun(runs = 5) {
+export async function benchRun(runs = 5, {warmOnly = false} = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'lilypad-bench-run-'))
   const env = {DATA_DIR: dataDir}
   try {
@@ -73,6 +73,7 @@ export async function benchRun(runs = 5) {
       console.log(
         `  ${name.padEnd(24)} ${fmt(ms).padStart(10)}  ×${(ms / baseline).toFixed(2)} of lilypad --version`,
       )
+    if (warmOnly) return m
 
     const start = process.hrtime.bigint()
     await Promise.all(
@@ -103,4 +104,9 @@ export async function benchRun(runs = 5) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await benchRun()
+// `node bench/run.mjs [runs] [--warm-only]`: the warm run alone is enough to compare one change.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2)
+  const runs = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 5)
+  await benchRun(runs, {warmOnly: args.includes('--warm-only')})
+}
