@@ -6,7 +6,7 @@
  * failing provider's error is shown at once; the solver protocol runs with no transaction. The
  * devnet's keys are refused on another chain without any network access.
  */
-import {mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -86,6 +86,43 @@ describe('a lying provider', () => {
       expect(await exists(dir)).toBe(false)
       expect(await exists(`${dir}.disputed`)).toBe(true)
       expect(await exists(`${dir}.receipt.json`)).toBe(false)
+      // The dispute has its receipt beside the set-aside files: a mismatch, and the ruling.
+      const receipt = JSON.parse(await readFile(`${dir}.disputed.receipt.json`, 'utf8')) as Record<
+        string,
+        unknown
+      >
+      expect(receipt).toMatchObject({
+        dealId: error.details.dealId,
+        verification: 'mismatch',
+        ruling: 'rejected',
+      })
+      // deals download into a directory of the user's: the lie never replaces it, exit 6.
+      const mine = join(net.dataDir, 'mine')
+      await mkdir(mine)
+      await writeFile(join(mine, 'keep.txt'), 'mine\n')
+      const again = await net.cli([
+        'deals',
+        'download',
+        error.details.dealId ?? '',
+        '--output',
+        mine,
+        '--json',
+      ])
+      expect(again.status).toBe(2)
+      expect((JSON.parse(again.stdout) as {error: {code: string}}).error.code).toBe('RESULT_DIR_EXISTS')
+      await rm(mine, {recursive: true})
+      const fresh = await net.cli([
+        'deals',
+        'download',
+        error.details.dealId ?? '',
+        '--output',
+        mine,
+        '--json',
+      ])
+      expect(fresh.status).toBe(6)
+      expect((JSON.parse(fresh.stdout) as {error: {code: string}}).error.code).toBe('RESULT_MISMATCH')
+      expect(await exists(mine)).toBe(false)
+      expect(await exists(`${mine}.disputed`)).toBe(true)
       // Rejected: the job creator gets its payment collateral back and pays the 1 LP mediation fee.
       expect(await net.lp(jc)).toBe(before - LP)
       expect(await net.lp(net.state.contracts.LilypadController)).toBe(escrow)

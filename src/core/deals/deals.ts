@@ -346,6 +346,12 @@ function unknownDeal(id: string): Error {
 
 /** The journal's record of `id`, rebuilt from the solver when missing. */
 async function recordOf(session: Session, id: string, options: DealsOptions): Promise<RunRecord> {
+  if (id.trim() === '') {
+    throw lilypadError('USAGE', {
+      message: 'An empty deal, job offer or run ID was given.',
+      hints: ['List your deals: lilypad deals list.'],
+    })
+  }
   const known = session.journal.get(id)
   if (known !== undefined) return known
   if (session.solver === undefined) throw unknownDeal(id)
@@ -566,10 +572,18 @@ async function act(
       tx = await send(requireChain(session, 'This'), dealId, action)
     }
     const state = action === 'accept_result' ? 'ResultsAccepted' : 'ResultsChecked'
-    session.journal.update(record.id, {state, txs: {[action]: tx}})
-    await session.solver
-      ?.postJobCreatorTxs(dealId, {[action]: tx}, callOptions(options))
-      .catch(() => undefined)
+    if (tx === '0x') {
+      // Solver protocol: the solver is the only place the acceptance exists, so it must have it
+      // before the journal says so.
+      if (session.solver === undefined) throw unknownDeal(id)
+      await session.solver.postJobCreatorTxs(dealId, {[action]: tx}, callOptions(options))
+      session.journal.update(record.id, {state, txs: {[action]: tx}})
+    } else {
+      session.journal.update(record.id, {state, txs: {[action]: tx}})
+      await session.solver
+        ?.postJobCreatorTxs(dealId, {[action]: tx}, callOptions(options))
+        .catch(() => undefined)
+    }
     return {dealId, tx, action, state, note: undefined}
   } finally {
     session.close()
@@ -692,8 +706,10 @@ export interface DealDownloadResult {
  * as that job creator (its key is the devnet's public #10): the solver serves a result only to
  * the deal's job creator.
  *
- * @param options - also `outputDir` (default `<dataDir>/downloaded-files/<dealId>`, replaced)
- * @throws DEAL_UNKNOWN, RESULT_NOT_FOUND, solver and chain errors
+ * @param options - also `outputDir` (default `<dataDir>/downloaded-files/<dealId>`, replaced; another
+ *   directory is replaced only when the journal recorded it for this deal)
+ * @throws DEAL_UNKNOWN, RESULT_NOT_FOUND, RESULT_DIR_EXISTS, RESULT_MISMATCH (the files are moved to
+ *   `<dir>.disputed`, an earlier download stays), solver and chain errors
  */
 export async function downloadDeal(
   id: string,
@@ -718,13 +734,20 @@ export async function downloadDeal(
         ? undefined
         : await getResultAdded(session.chain.client.provider, session.chain.controller, dealId)
     const expected = added?.dataId ?? (await session.solver.getResult(dealId, callOptions(options))).data_id
-    const dir = options.outputDir ?? join(options.config.dataDir, 'downloaded-files', dealId)
+    const defaultDir = join(options.config.dataDir, 'downloaded-files', dealId)
+    const dir = options.outputDir ?? defaultDir
+    // Only a directory this deal owns is replaced: its default place, or the one the journal recorded.
+    const ours = dir === defaultDir || record.outputDir === dir
     const dataId = await downloadInto(session.solver, dealId, dir, {
       signal: options.signal ?? new AbortController().signal,
       emit: options.onEvent ?? (() => undefined),
-      replace: true,
+      replace: ours,
+      expected,
     })
-    return {dealId, outputDir: dir, dataId, expected, verified: dataId === expected}
+    if (asService === undefined && session.journal.get(record.id) !== undefined) {
+      session.journal.update(record.id, {outputDir: dir})
+    }
+    return {dealId, outputDir: dir, dataId, expected, verified: true}
   } finally {
     session.close()
   }

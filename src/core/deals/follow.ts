@@ -14,7 +14,8 @@ import {type Signature, Signature as EthersSignature, type Signer} from 'ethers'
 
 import type {ChainClient} from '../chain/client.js'
 import {toChainError} from '../chain/errors.js'
-import {getResultAdded, waitForDealState} from '../chain/events.js'
+import {getResultAdded} from '../chain/events.js'
+import {stateName} from '../chain/states.js'
 import {LilypadController__factory} from '../chain/generated/factories/LilypadController__factory.js'
 import {LilypadToken__factory} from '../chain/generated/factories/LilypadToken__factory.js'
 import {type LilypadError, isLilypadError, lilypadError} from '../errors/index.js'
@@ -360,26 +361,102 @@ function resultModules(): NonNullable<typeof results> {
 }
 
 /**
- * Downloads a deal's result into `dir` (replacing a previous download recorded for this run) and
- * returns its data ID.
+ * Downloads a deal's result and returns its data ID. The archive is unpacked into a fresh sibling
+ * of `dir` and moved into place only once it unpacked completely (and, with `expected`, matched):
+ * a failed or lying download never touches what `dir` held. With `replace`, an existing `dir`
+ * (one this run recorded as its own) is replaced; without it an existing `dir` is refused.
+ *
+ * @param options - `expected`: the committed data ID; a different one moves the files to
+ *   `<dir>.disputed` instead and throws RESULT_MISMATCH
+ * @returns the data ID of what is now in `dir`
+ * @throws RESULT_DIR_EXISTS, RESULT_MISMATCH, RESULT_ARCHIVE_* and solver errors
+ * @example
+ * const dataId = await downloadInto(solver, dealId, dir, {signal, emit, replace: false})
  */
 export async function downloadInto(
   solver: SolverClient,
   dealId: string,
   dir: string,
-  options: {signal: AbortSignal; emit: RunEventHandler; replace: boolean},
+  options: {signal: AbortSignal; emit: RunEventHandler; replace: boolean; expected?: string | undefined},
 ): Promise<string> {
-  if (options.replace && (await exists(dir))) {
+  if (!options.replace && (await exists(dir))) throw dirExists(dir)
+  const [{unpackResultTar}, {computeDataId}] = await resultModules()
+  const staging = `${dir}.partial-${randomBytes(4).toString('hex')}`
+  let dataId: string
+  try {
+    const download = await solver.downloadResultFiles(dealId, {signal: options.signal})
+    await unpackResultTar(download.stream.pipe(counter(download.size, options.emit)), staging, {
+      signal: options.signal,
+    })
+    dataId = await computeDataId(staging, {signal: options.signal})
+  } catch (error) {
+    await rm(staging, {recursive: true, force: true})
+    throw error
+  }
+  if (options.expected !== undefined && dataId !== options.expected) {
+    const aside = `${dir}.disputed`
+    await rm(aside, {recursive: true, force: true})
+    await rename(staging, aside)
+    throw lilypadError('RESULT_MISMATCH', {
+      message: `The result's data ID is ${dataId}, but the provider committed to ${options.expected}; its files are in ${aside} and are not the job's result.`,
+      hints: [`lilypad deals show ${dealId}`],
+      details: {dealId, expected: options.expected, actual: dataId, disputedDir: aside},
+    })
+  }
+  if (await exists(dir)) {
+    if (!options.replace) {
+      await rm(staging, {recursive: true, force: true})
+      throw dirExists(dir)
+    }
     const old = `${dir}.old-${randomBytes(4).toString('hex')}`
     await rename(dir, old)
     await rm(old, {recursive: true, force: true})
   }
-  const [{unpackResultTar}, {computeDataId}] = await resultModules()
-  const download = await solver.downloadResultFiles(dealId, {signal: options.signal})
-  await unpackResultTar(download.stream.pipe(counter(download.size, options.emit)), dir, {
-    signal: options.signal,
+  await rename(staging, dir)
+  return dataId
+}
+
+function dirExists(dir: string): LilypadError {
+  return lilypadError('RESULT_DIR_EXISTS', {
+    message: `The result directory ${dir} already exists.`,
+    hints: ['Remove it, or pass another --output directory.'],
+    details: {dir},
   })
-  return computeDataId(dir, {signal: options.signal})
+}
+
+/** Failures worth another try: the solver or the network, not the archive itself. */
+const TRANSIENT_DOWNLOAD = new Set([
+  'SOLVER_UNREACHABLE',
+  'SOLVER_BUSY',
+  'SOLVER_TIMEOUT',
+  'SOLVER_ERROR',
+  'NETWORK_UNREACHABLE',
+  'TIMEOUT',
+])
+const DOWNLOAD_ATTEMPTS = 5
+
+/**
+ * Downloads with a bounded number of retries for transient failures, stopping early when chain
+ * time nears the judge deadline (a dispute must be sent before the provider may claim it).
+ */
+async function downloadWithRetries(ctx: FollowContext, dealId: string, dir: string): Promise<string> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await downloadInto(ctx.solver, dealId, dir, {signal: ctx.signal, emit: ctx.emit, replace: true})
+    } catch (error) {
+      if (ctx.signal.aborted || !isLilypadError(error) || !TRANSIENT_DOWNLOAD.has(error.code)) throw error
+      if (attempt >= DOWNLOAD_ATTEMPTS) throw error
+      if (ctx.chain !== undefined) {
+        const agreement = await agreementOf(ctx.chain, dealId)
+        if (agreement !== undefined && (await chainNow(ctx.chain)) + 120 > agreement.deadline) throw error
+      }
+      ctx.emit({
+        type: 'run.warning',
+        message: `Downloading the result of deal ${dealId} failed (${error.message}); retrying.`,
+      })
+      await pause(Math.min(30_000, ctx.pollIntervalMs * 2 ** attempt), ctx.signal)
+    }
+  }
 }
 
 /** Where the data ID the provider committed to is read: the chain (`onchain`) or the solver's Result. */
@@ -397,39 +474,79 @@ async function dispute(
   container: DealContainer,
   dir: string,
   why: string,
+  actual: string,
 ): Promise<never> {
   const dealId = container.id
   const aside = `${dir}.disputed`
   await rm(aside, {recursive: true, force: true})
   if (await exists(dir)) await rename(dir, aside)
   ctx.record = ctx.journal.update(ctx.record.id, {verification: 'mismatch', outputDir: aside, error: why})
-  if (ctx.chain === undefined) {
+  const acceptedElsewhere = ctx.chain !== undefined && (await agreementOf(ctx.chain, dealId))?.state === 3
+  if (ctx.chain === undefined || acceptedElsewhere) {
     throw lilypadError('RESULT_MISMATCH', {
       message: `${why} The result was not accepted; its files are in ${aside} and are not the job's result.`,
-      hints: ['The solver protocol has no mediation: run the job again, or with --target another provider.'],
+      hints: acceptedElsewhere
+        ? [
+            `The deal was already accepted on chain, so it can no longer be disputed: lilypad deals show ${dealId}`,
+          ]
+        : ['The solver protocol has no mediation: run the job again, or with --target another provider.'],
       details: {dealId, disputedDir: aside},
     })
   }
-  const hash = await sendDealTx(ctx, dealId, 'check_result')
-  ctx.emit({type: 'run.tx', name: 'check_result', hash, dealId})
-  await reportTx(ctx, dealId, {check_result: hash})
+  if (ctx.record.txs.check_result === undefined) {
+    const hash = await sendDealTx(ctx, dealId, 'check_result')
+    ctx.emit({type: 'run.tx', name: 'check_result', hash, dealId})
+    await reportTx(ctx, dealId, {check_result: hash})
+  }
   ctx.record = ctx.journal.update(ctx.record.id, {state: 'ResultsChecked'})
   ctx.emit({type: 'run.state', state: 'ResultsChecked', dealId})
-  const ruled = await waitForDealState(
-    ctx.chain.client.provider,
-    ctx.chain.controller,
-    dealId,
-    (a) => a.state === 5 || a.state === 6 || a.state === 10,
-    {signal: ctx.signal, pollIntervalMs: ctx.pollIntervalMs},
-  )
+  try {
+    return await ruled(ctx, ctx.chain, dealId, why, aside)
+  } catch (error) {
+    // The receipt of a dispute sits beside the set-aside files: what was committed, what came, the ruling.
+    if (isLilypadError(error, 'JOB_DISPUTED')) {
+      await writeReceipt(aside, receiptOf(ctx, container, actual, 'mismatch')).catch(() => undefined)
+    }
+    throw error
+  }
+}
+
+/**
+ * Waits for the mediator on chain time and throws the outcome as JOB_DISPUTED. A mediator that
+ * misses its deadline would hold P + F forever: the timeout is claimed then (either party may).
+ */
+async function ruled(
+  ctx: FollowContext,
+  chain: RunChain,
+  dealId: string,
+  why: string,
+  aside: string | undefined,
+): Promise<never> {
+  let chainState: number
+  for (;;) {
+    if (ctx.signal.aborted) throw interrupted(ctx.record)
+    const agreement = await agreementOf(chain, dealId)
+    if (agreement !== undefined && agreement.state !== 4) {
+      chainState = agreement.state
+      break
+    }
+    if (agreement !== undefined && (await chainNow(chain)) > agreement.deadline) {
+      try {
+        const claim = await sendDealTx(ctx, dealId, 'timeout_mediate_result')
+        ctx.emit({type: 'run.tx', name: 'timeout_mediate_result', hash: claim, dealId})
+        await reportTx(ctx, dealId, {timeout_mediate_result: claim})
+      } catch (error) {
+        // The provider may have claimed it first; the next read tells.
+        if ((await agreementOf(chain, dealId))?.state === 4) throw error
+      }
+      continue
+    }
+    await pause(ctx.pollIntervalMs, ctx.signal)
+  }
   const cost = ctx.record.cost
   const state =
-    ruled.state === 5
-      ? 'MediationAccepted'
-      : ruled.state === 6
-        ? 'MediationRejected'
-        : 'TimeoutMediateResults'
-  const ruling = ruled.state === 5 ? 'accepted' : ruled.state === 6 ? 'rejected' : undefined
+    chainState === 5 ? 'MediationAccepted' : chainState === 6 ? 'MediationRejected' : 'TimeoutMediateResults'
+  const ruling = chainState === 5 ? 'accepted' : chainState === 6 ? 'rejected' : undefined
   ctx.record = ctx.journal.update(ctx.record.id, {state, ...(ruling === undefined ? {} : {ruling})})
   if (ruling !== undefined) ctx.emit({type: 'run.ruling', ruling, dealId})
   const refund =
@@ -440,39 +557,77 @@ async function dispute(
         : ruling === 'accepted'
           ? BigInt(cost.paymentCollateral) - BigInt(cost.pay)
           : BigInt(cost.paymentCollateral) + BigInt(cost.mediationFee)
+  const files = aside === undefined ? '' : ` The files in ${aside} are not the job's result.`
   throw lilypadError('JOB_DISPUTED', {
-    message: `${why} Disputed: the mediator ${ruling === undefined ? 'did not rule in time (mediation timed out)' : ruling === 'rejected' ? 'rejected the result' : 'accepted the result'}${refund === undefined ? '' : `; ${formatLp(refund)} came back to you`}. The files in ${aside} are not the job's result.`,
+    message: `${why} Disputed: the mediator ${ruling === undefined ? 'did not rule in time (mediation timed out)' : ruling === 'rejected' ? 'rejected the result' : 'accepted the result'}${refund === undefined ? '' : `; ${formatLp(refund)} came back to you`}.${files}`,
     hints: [`lilypad deals show ${dealId}`],
     details: {
       dealId,
       state,
-      disputedDir: aside,
+      ...(aside === undefined ? {} : {disputedDir: aside}),
       ...(ruling === undefined ? {} : {ruling}),
       ...(refund === undefined ? {} : {refund: refund.toString()}),
-      checkResult: hash,
+      ...(ctx.record.txs.check_result === undefined ? {} : {checkResult: ctx.record.txs.check_result}),
     },
   })
 }
 
+function receiptOf(
+  ctx: FollowContext,
+  container: DealContainer,
+  dataId: string,
+  verification: Verification,
+): RunReceipt {
+  return {
+    version: 1,
+    network: ctx.record.network,
+    chainId: ctx.record.chainId,
+    protocol: ctx.record.protocol,
+    module: ctx.record.module,
+    specHash: ctx.record.specHash,
+    inputs: ctx.record.inputs,
+    jobCreator: ctx.record.jobCreator,
+    jobOfferId: ctx.record.jobOfferId ?? '',
+    dealId: container.id,
+    provider: container.resource_provider,
+    txs: ctx.record.txs,
+    ...(ctx.record.cost === undefined ? {} : {cost: ctx.record.cost}),
+    dataId,
+    verification,
+    ...(ctx.record.ruling === undefined ? {} : {ruling: ctx.record.ruling}),
+    completedAt: new Date().toISOString(),
+  }
+}
+
 /** Download, verify, accept or dispute, write the receipt. */
-async function finish(ctx: FollowContext, container: DealContainer, result: Result): Promise<RunOutcome> {
+async function finish(
+  ctx: FollowContext,
+  container: DealContainer,
+  result: Result,
+  acceptedOnChain: boolean,
+): Promise<RunOutcome> {
   const dealId = container.id
   const dir = ctx.outputDir ?? ctx.record.outputDir ?? join(ctx.dataDir, 'downloaded-files', dealId)
   const expected = await expectedDataId(ctx, dealId, result)
   const replace = ctx.record.outputDir === dir
-  if (!replace && (await exists(dir))) {
-    throw lilypadError('RESULT_DIR_EXISTS', {
-      message: `The result directory ${dir} already exists.`,
-      hints: ['Remove it, or pass another --output directory.'],
-      details: {dir},
-    })
-  }
+  if (!replace && (await exists(dir))) throw dirExists(dir)
   ctx.record = ctx.journal.update(ctx.record.id, {outputDir: dir})
-  const actual = await downloadInto(ctx.solver, dealId, dir, {
-    signal: ctx.signal,
-    emit: ctx.emit,
-    replace: true,
-  })
+  let actual: string
+  try {
+    actual = await downloadWithRetries(ctx, dealId, dir)
+  } catch (error) {
+    // A result that cannot be fetched as a valid archive is no result: left undisputed, the
+    // provider would collect through timeoutJudgeResult.
+    if (ctx.signal.aborted || acceptedOnChain || !isLilypadError(error)) throw error
+    ctx.emit({type: 'run.mismatch', expected, actual: ''})
+    return dispute(
+      ctx,
+      container,
+      dir,
+      `The result of deal ${dealId} could not be downloaded as a valid archive (${error.message}).`,
+      '',
+    )
+  }
   let verification: Verification
   if (ctx.verify === 'none') {
     verification = 'skipped'
@@ -488,6 +643,7 @@ async function finish(ctx: FollowContext, container: DealContainer, result: Resu
         container,
         dir,
         `The result's data ID is ${actual}, but the provider committed to ${expected}.`,
+        actual,
       )
     }
     verification = 'verified'
@@ -514,6 +670,7 @@ async function finish(ctx: FollowContext, container: DealContainer, result: Resu
             container,
             dir,
             `Re-running the job here gave ${local.dataId}, but the provider committed to ${expected}.`,
+            local.dataId,
           )
         }
       } finally {
@@ -524,33 +681,16 @@ async function finish(ctx: FollowContext, container: DealContainer, result: Resu
     }
   }
   ctx.record = ctx.journal.update(ctx.record.id, {dataId: actual, verification})
-  if (ctx.record.txs.accept_result === undefined) {
+  if (ctx.record.txs.accept_result === undefined && !acceptedOnChain) {
     const hash = await sendDealTx(ctx, dealId, 'accept_result')
     if (ctx.chain !== undefined) ctx.emit({type: 'run.tx', name: 'accept_result', hash, dealId})
-    else ctx.record = ctx.journal.update(ctx.record.id, {txs: {accept_result: hash}})
     await reportTx(ctx, dealId, {accept_result: hash})
+    // Solver protocol: the acceptance exists only once the solver has it, so it is journalled after.
+    if (ctx.chain === undefined) ctx.record = ctx.journal.update(ctx.record.id, {txs: {accept_result: hash}})
   }
   ctx.record = ctx.journal.update(ctx.record.id, {state: 'ResultsAccepted'})
   ctx.emit({type: 'run.state', state: 'ResultsAccepted', dealId})
-  const receipt: RunReceipt = {
-    version: 1,
-    network: ctx.record.network,
-    chainId: ctx.record.chainId,
-    protocol: ctx.record.protocol,
-    module: ctx.record.module,
-    specHash: ctx.record.specHash,
-    inputs: ctx.record.inputs,
-    jobCreator: ctx.record.jobCreator,
-    jobOfferId: ctx.record.jobOfferId ?? '',
-    dealId,
-    provider: container.resource_provider,
-    txs: ctx.record.txs,
-    ...(ctx.record.cost === undefined ? {} : {cost: ctx.record.cost}),
-    dataId: actual,
-    verification,
-    completedAt: new Date().toISOString(),
-  }
-  const receiptPath = await writeReceipt(dir, receipt)
+  const receiptPath = await writeReceipt(dir, receiptOf(ctx, container, actual, verification))
   await throwIfJobFailed(dir, dealId, actual)
   return outcome(ctx.record, {receiptPath})
 }
@@ -571,13 +711,32 @@ async function throwIfJobFailed(dir: string, dealId: string, dataId: string): Pr
   })
 }
 
-function timedOut(record: RunRecord, state: string, dealId: string | undefined): LilypadError {
-  const refundable = dealId !== undefined && record.protocol === 'onchain' && record.txs.agree !== undefined
+function timedOut(
+  record: RunRecord,
+  state: string,
+  dealId: string | undefined,
+  claimed = false,
+): LilypadError {
+  // After TimeoutJudgeResults the provider has been paid: nothing is left for the job creator.
+  const judged = state === 'TimeoutJudgeResults'
+  const refundable =
+    !judged &&
+    !claimed &&
+    dealId !== undefined &&
+    record.protocol === 'onchain' &&
+    record.txs.agree !== undefined
   return lilypadError('JOB_TIMED_OUT', {
     message: `The job ${state === 'TimeoutMatch' ? 'found no provider in time' : `timed out (${state})`}${dealId === undefined ? '' : ` on deal ${dealId}`}.`,
     hints: refundable
       ? [`Get your LP back: lilypad deals refund ${dealId}`]
-      : ['Run it again later, or on another network.'],
+      : judged
+        ? [
+            'The result was neither accepted nor disputed before its deadline, so the provider was paid and took the judge collateral; there is nothing to refund.',
+            ...(dealId === undefined ? [] : [`lilypad deals show ${dealId}`]),
+          ]
+        : claimed
+          ? [`The timeout was claimed on chain and its refund paid out: lilypad deals show ${dealId ?? ''}`]
+          : ['Run it again later, or on another network.'],
     details: {state, ...(dealId === undefined ? {} : {dealId})},
   })
 }
@@ -585,13 +744,26 @@ function timedOut(record: RunRecord, state: string, dealId: string | undefined):
 /**
  * Follows a posted run to its end.
  *
- * @param ctx - the run's journal record, clients, settings, signal and event sink
+ * @param given - the run's journal record, clients, settings, signal and event sink
  * @returns the outcome: accepted (with its data ID and receipt), or detached
  * @throws JOB_FAILED (the provider's error text), JOB_TIMED_OUT, JOB_CANCELLED, JOB_DISPUTED,
- *   RESULT_MISMATCH, MAX_PRICE_EXCEEDED, LP_BALANCE_TOO_LOW, chain and solver errors, INTERRUPTED
+ *   RESULT_MISMATCH, MAX_PRICE_EXCEEDED, LP_BALANCE_TOO_LOW, chain and solver errors, USAGE (an
+ *   onchain record without a chain), INTERRUPTED
  *   (with the `lilypad deals wait <id>` hint; the journal keeps the run)
  */
-export async function followRun(ctx: FollowContext): Promise<RunOutcome> {
+export async function followRun(given: FollowContext): Promise<RunOutcome> {
+  // The record's protocol decides, not whether a chain happens to be connected: an onchain deal
+  // followed without its chain would take the solver's word for the data ID and "accept" with 0x.
+  if (given.record.protocol === 'onchain' && given.chain === undefined) {
+    throw lilypadError('USAGE', {
+      message: `Deal ${given.record.dealId ?? given.record.jobOfferId ?? given.record.id} is an onchain deal, but no chain is connected (an RPC URL, the controller and token contracts, and your key are needed).`,
+      hints: [
+        'Check the network profile (lilypad doctor), or pass --network for the network the deal is on.',
+      ],
+      details: {runId: given.record.id},
+    })
+  }
+  const ctx: FollowContext = given.record.protocol === 'solver' ? {...given, chain: undefined} : given
   const stop = new AbortController()
   const onAbort = (): void => {
     stop.abort()
@@ -681,7 +853,14 @@ async function followLoop(ctx: FollowContext, waker: Waker): Promise<RunOutcome>
     if (signal.aborted) throw interrupted(ctx.record)
     let dealId = ctx.record.dealId
     if (dealId === undefined) {
-      const offer = await solver.getJobOffer(ctx.record.jobOfferId ?? '', {signal})
+      if (ctx.record.jobOfferId === undefined || ctx.record.jobOfferId === '') {
+        throw lilypadError('DEAL_UNKNOWN', {
+          message: `Run ${ctx.record.id} has no job offer ID: its offer was never posted.`,
+          hints: ['Run the job again.'],
+          details: {runId: ctx.record.id},
+        })
+      }
+      const offer = await solver.getJobOffer(ctx.record.jobOfferId, {signal})
       if (offer.deal_id === '') {
         const state = goStateName(offer.state)
         if (offer.state === GO_STATE.JobOfferCancelled) {
@@ -740,12 +919,44 @@ async function followLoop(ctx: FollowContext, waker: Waker): Promise<RunOutcome>
       throw timedOut(ctx.record, state, dealId)
     }
 
+    // The chain is the truth about an onchain deal: its deadlines end waits the solver never ends
+    // (it drops its timers once a deal is on chain), and `deals accept` / `deals dispute` may have
+    // moved the deal on outside this run.
+    const chain = ctx.chain
+    const onChain = chain === undefined ? undefined : await agreementOf(chain, dealId)
+    if (chain !== undefined && onChain !== undefined) {
+      if (onChain.state === 4) {
+        return await ruled(ctx, chain, dealId, `Deal ${dealId} was disputed.`, undefined)
+      }
+      if (onChain.state >= 5) {
+        const ended = stateName(onChain.state)
+        ctx.record = ctx.journal.update(ctx.record.id, {state: ended})
+        if (onChain.state === 5 || onChain.state === 6) {
+          throw lilypadError('JOB_DISPUTED', {
+            message: `Deal ${dealId} ended in mediation: ${ended}.`,
+            hints: [`lilypad deals show ${dealId}`],
+            details: {dealId, state: ended},
+          })
+        }
+        throw timedOut(ctx.record, ended, dealId, true)
+      }
+      const waiting = (onChain.state === 0 && onChain.jobCreatorAgreed) || onChain.state === 1
+      if (waiting && (await chainNow(chain)) > onChain.deadline) {
+        throw lilypadError('JOB_TIMED_OUT', {
+          message: `The provider did not ${onChain.state === 0 ? 'agree to' : 'post a result for'} deal ${dealId} before its deadline (${new Date(onChain.deadline * 1000).toISOString()}, chain time).`,
+          hints: [`Get your LP back: lilypad deals refund ${dealId}`],
+          details: {dealId, deadline: onChain.deadline, state: stateName(onChain.state)},
+        })
+      }
+    }
     const running =
       container.state === GO_STATE.DealAgreed ||
       container.state === GO_STATE.ResultsSubmitted ||
       container.state === GO_STATE.Uploading ||
       container.state === GO_STATE.Downloading ||
-      container.state === GO_STATE.ResultsAccepted
+      container.state === GO_STATE.ResultsAccepted ||
+      onChain?.state === 2 ||
+      onChain?.state === 3
     if (running) {
       const result = await resultOf(solver, dealId, signal)
       if (result !== undefined && result.error !== '') {
@@ -759,26 +970,10 @@ async function followLoop(ctx: FollowContext, waker: Waker): Promise<RunOutcome>
           details: {dealId, error: result.error},
         })
       }
-      if (result !== undefined && result.data_id !== '') {
-        const onChainReady = ctx.chain === undefined || (await agreementOf(ctx.chain, dealId))?.state === 2
-        if (onChainReady) {
-          show('ResultsSubmitted')
-          return await finish(ctx, container, result)
-        }
-      }
-      if (ctx.chain !== undefined && container.state === GO_STATE.DealAgreed) {
-        const agreement = await agreementOf(ctx.chain, dealId)
-        if (
-          agreement !== undefined &&
-          agreement.state === 1 &&
-          (await chainNow(ctx.chain)) > agreement.deadline
-        ) {
-          throw lilypadError('JOB_TIMED_OUT', {
-            message: `The provider did not post a result for deal ${dealId} before its deadline (${new Date(agreement.deadline * 1000).toISOString()}, chain time).`,
-            hints: [`Get your LP back: lilypad deals refund ${dealId}`],
-            details: {dealId, deadline: agreement.deadline},
-          })
-        }
+      const onChainReady = chain === undefined || onChain?.state === 2 || onChain?.state === 3
+      if (result !== undefined && result.data_id !== '' && onChainReady) {
+        show('ResultsSubmitted')
+        return await finish(ctx, container, result, onChain?.state === 3)
       }
     }
     await waker.wait(ctx.pollIntervalMs, signal)
