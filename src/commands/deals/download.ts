@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {LilypadCommand} from '../../cli/base-command.js'
-import {dataDirFlag} from '../../cli/flags.js'
+import {dataDirFlag, passwordFileFlag} from '../../cli/flags.js'
 import {type DealDownloadResult, downloadDeal} from '../../core/deals/deals.js'
 import {formatDealDownload} from '../../ui/render/deals.js'
 
@@ -21,11 +21,12 @@ export default class DealsDownload extends LilypadCommand<DealDownloadResult> {
       summary: 'Directory for the result; default $DATA_DIR/downloaded-files/<deal ID>.',
     }),
     'data-dir': dataDirFlag,
+    'password-file': passwordFileFlag,
   }
 
   protected async execute(): Promise<DealDownloadResult> {
     const {args, flags} = await this.parse(DealsDownload)
-    const config = await this.loadConfig(flags)
+    const config = await this.loadConfig(flags, {unlock: true})
     return downloadDeal(args.id, {config, outputDir: flags.output, signal: this.abortController.signal})
   }
 

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {LilypadCommand} from '../../cli/base-command.js'
-import {dataDirFlag} from '../../cli/flags.js'
+import {dataDirFlag, passwordFileFlag} from '../../cli/flags.js'
 import {type DealActionResult, refundDeal} from '../../core/deals/deals.js'
 import {formatDealAction} from '../../ui/render/deals.js'
 
@@ -15,11 +15,11 @@ export default class DealsRefund extends LilypadCommand<DealActionResult> {
   ]
   static override hiddenAliases = ['deal:refund']
   static override args = {id: Args.string({required: true, description: 'Deal ID, job offer ID or run ID.'})}
-  static override flags = {'data-dir': dataDirFlag}
+  static override flags = {'data-dir': dataDirFlag, 'password-file': passwordFileFlag}
 
   protected async execute(): Promise<DealActionResult> {
     const {args, flags} = await this.parse(DealsRefund)
-    const config = await this.loadConfig(flags)
+    const config = await this.loadConfig(flags, {unlock: true})
     return refundDeal(args.id, {config, signal: this.abortController.signal})
   }
 

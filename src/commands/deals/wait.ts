@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {LilypadCommand} from '../../cli/base-command.js'
-import {dataDirFlag} from '../../cli/flags.js'
+import {dataDirFlag, passwordFileFlag} from '../../cli/flags.js'
 import {childProcessEnv} from '../../core/config/index.js'
 import {lpToWei} from '../../core/deals/cost.js'
 import {waitDeal} from '../../core/deals/deals.js'
@@ -32,11 +32,12 @@ export default class DealsWait extends LilypadCommand<RunOutcome> {
       default: 'cid',
     }),
     'data-dir': dataDirFlag,
+    'password-file': passwordFileFlag,
   }
 
   protected async execute(): Promise<RunOutcome> {
     const {args, flags} = await this.parse(DealsWait)
-    const config = await this.loadConfig(flags)
+    const config = await this.loadConfig(flags, {unlock: true})
     const progress = createRunProgress({
       json: this.jsonEnabled(),
       warn: (message) => {
