@@ -48,6 +48,11 @@ export interface ModuleJobOptions {
   readonly inputsDir?: string | undefined
   /** Resource caps of the run. */
   readonly limits?: Partial<ExecutionLimits> | undefined
+  /**
+   * Which repositories this caller fetches modules from (a job offer may name any); called with the
+   * normalised repository URL before anything is fetched. Default: any the module ref parser accepts.
+   */
+  readonly allowedRepo?: ((repoUrl: string) => boolean) | undefined
   /** The caller's environment for git (see resolveModule). */
   readonly env?: GitEnvironment | undefined
   readonly signal?: AbortSignal | undefined
@@ -76,7 +81,7 @@ export interface ModuleJobResult {
  *
  * @param options - the module and inputs, the module cache, the result directory, the seed
  * @returns the result directory, its data ID, the exit status and the module commit
- * @throws MODULE_REF_INVALID, MODULE_REF_UNSAFE, MODULE_NOT_FOUND, MODULE_REF_NOT_FOUND,
+ * @throws MODULE_REF_INVALID, MODULE_REF_UNSAFE (also when `allowedRepo` refuses it), MODULE_NOT_FOUND, MODULE_REF_NOT_FOUND,
  *   MODULE_TEMPLATE_MISSING, NETWORK_UNREACHABLE, TEMPLATE_*, MODULE_INVALID when the module does not
  *   resolve or render (category `module` or `usage`: the module itself is at fault);
  *   ENGINE_UNAVAILABLE when this machine cannot run the engine; JOB_TIMEOUT, JOB_CANNOT_RUN from the
@@ -95,6 +100,13 @@ export async function runModuleJob(options: ModuleJobOptions): Promise<ModuleJob
     })
   }
   const ref = parseModuleRef(`${module.repo}:${module.hash}`, {shortcutBase: module.repo})
+  if (options.allowedRepo !== undefined && !options.allowedRepo(ref.repoUrl)) {
+    throw lilypadError('MODULE_REF_UNSAFE', {
+      message: `This machine does not fetch modules from ${ref.repoUrl}.`,
+      hints: ['Publish the module at an https:// or git:// remote (or under the network’s module base).'],
+      details: {repoUrl: ref.repoUrl, reason: 'repo-not-allowed'},
+    })
+  }
   const templatePath = module.path === '' ? MODULE_TEMPLATE_PATH : module.path
   const resolved = await resolveModule(ref, {
     dataDir: options.dataDir,

@@ -122,6 +122,8 @@ export interface DealHandlerOptions {
   chain: ProviderChain | undefined
   dataDir: string
   executors: Executors
+  /** Which module repositories job offers may make it fetch. */
+  allowedRepo: (repoUrl: string) => boolean
   fault: 'lying' | 'stalling' | 'vanishing' | 'failing' | undefined
   gitEnv: GitEnvironment | undefined
   state: StateFile<ProviderState>
@@ -304,6 +306,7 @@ export function createDealHandler(options: DealHandlerOptions): DealHandler {
           resultDir,
           seed: dealId,
           executors: options.executors,
+          allowedRepo: options.allowedRepo,
           inputsDir,
           env: options.gitEnv,
           // The module's own Timeout still applies when it is the shorter (runModuleJob takes the lower).

@@ -31,9 +31,11 @@ import type {
 } from '../../core/solver/types.js'
 import {type DealRecord, type ProviderEvent, type ProviderState, createDealHandler} from './deal-handler.js'
 import {type ServiceLogger, messageOf, toLog} from '../shared/log.js'
+import {moduleRepoPolicy} from './repo-policy.js'
 import {DEFAULT_PROVIDER_PRICING, machineSpec} from './spec.js'
 import {openStateFile} from '../shared/state-file.js'
 
+export {moduleRepoPolicy} from './repo-policy.js'
 export type {DealPhase, DealRecord, ProviderEvent, TimeoutClaim} from './deal-handler.js'
 export type {LogFields, LogFunction, LogLevel, PinoLikeLogger, ServiceLogger} from '../shared/log.js'
 
@@ -79,6 +81,15 @@ export interface ProviderOptions {
   executors?: Executors | undefined
   /** The Docker engine to look for when `executors` is not given (`DOCKER_HOST`); default: the local socket. */
   dockerHost?: string | undefined
+  /**
+   * The network's module base URL: given, `file://` and loopback `http://` repositories are fetched
+   * only under it (see {@link moduleRepoPolicy}), `https://` and `git://` remotes always. Not given
+   * (and no `allowedRepo`): any repository the module ref parser accepts, as a one-user devnet running
+   * `lilypad run file://…` from its own disk needs.
+   */
+  moduleBase?: string | undefined
+  /** Replaces that rule: which repository URLs a job offer may make it fetch. */
+  allowedRepo?: ((repoUrl: string) => boolean) | undefined
   /** Environment for git when it resolves modules (default: this process's PATH). */
   gitEnv?: GitEnvironment | undefined
   /**
@@ -218,6 +229,9 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
       chain,
       dataDir,
       executors,
+      allowedRepo:
+        options.allowedRepo ??
+        (options.moduleBase === undefined ? () => true : moduleRepoPolicy(options.moduleBase)),
       fault: options.fault,
       // git's allowlist filters this; only PATH matters here.
       gitEnv: options.gitEnv ?? {PATH: process.env.PATH},

@@ -154,6 +154,7 @@ async function launch(
     solverAddress: solverWallet.address,
     fault: options.fault,
     gitEnv,
+    moduleBase: pathToFileURL(join(root, 'git')).href,
     pollIntervalMs: 200,
     onEvent: (event) => events.push(event),
   })

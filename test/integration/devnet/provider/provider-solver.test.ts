@@ -4,11 +4,11 @@
  * `{"add_result":"0x"}` as the Go provider does. The real solver runs on 127.0.0.1; the test plays
  * the job creator with the solver client.
  */
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {cp, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
-import {pathToFileURL} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals'
 import {Wallet} from 'ethers'
@@ -59,6 +59,7 @@ beforeAll(async () => {
     mediators: [mediatorAddress],
     solverAddress: solverWallet.address,
     gitEnv,
+    moduleBase: pathToFileURL(join(root, 'git')).href,
     pollIntervalMs: 200,
     onEvent: (event) => events.push(event),
   })
@@ -246,6 +247,7 @@ describe('resource provider (solver protocol)', () => {
         mediators: [mediatorAddress],
         solverAddress: solverWallet.address,
         gitEnv,
+        moduleBase: pathToFileURL(join(root, 'git')).href,
         pollIntervalMs: 100,
         onEvent: (event) => seen.push(event),
       })
@@ -273,6 +275,33 @@ describe('resource provider (solver protocol)', () => {
       await other?.stop()
       await small.stop()
     }
+  }, 60_000)
+
+  it('refuses a module from a file:// repository outside the module base, with an error Result', async () => {
+    // A working copy of cowsay, but elsewhere on the provider's disk.
+    const elsewhere = join(root, 'elsewhere', 'lilypad-module-cowsay')
+    await cp(fileURLToPath(repoUrl('lilypad-module-cowsay')), elsewhere, {recursive: true})
+    const posted = await client().postJobOffer(
+      buildJobOffer({
+        jobCreator: jobCreator.address,
+        module: moduleConfigFor(pathToFileURL(elsewhere).href, 'v0.0.3'),
+        rendered: {machine: {gpu: 0, cpu: 1000, ram: 100}},
+        inputs: {Message: 'outside'},
+        services: {solver: solverWallet.address, mediators: [mediatorAddress]},
+        target: provider.address,
+      }),
+    )
+    const deal = await eventually('the deal', async () =>
+      (await client().getDeals({job_creator: jobCreator.address})).find(
+        (found) => found.job_offer === posted.id,
+      ),
+    )
+    const result = await resultOf(deal.id)
+    expect(result.data_id).toBe('')
+    expect(result.error).toBe(
+      `the job cannot run: This machine does not fetch modules from ${pathToFileURL(elsewhere).href}.`,
+    )
+    expect(events.filter((event) => event.type === 'job.finished' && event.dealId === deal.id)).toEqual([])
   }, 60_000)
 
   it('polls only its open deals and keeps only the phase of finished ones in its state file', async () => {
