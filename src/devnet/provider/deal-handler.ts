@@ -1,6 +1,7 @@
 /**
  * The provider's work on one deal, as a sequence of persisted phases: agree (onchain), run, upload,
- * `addResult` (onchain), post the Result. Every phase is written to the state file before the next
+ * `addResult` (onchain), post the Result, then (onchain) watch the chain until the deal ends, claiming
+ * `timeoutAgree`, `timeoutJudgeResult` or `timeoutMediateResult` once past its deadline. Every phase is written to the state file before the next
  * starts and every step checks what is already done (on chain or on disk) before doing it, so a
  * restart at any point resumes the deal without running its job or sending a transaction twice.
  */
