@@ -378,7 +378,10 @@ export class SolverController {
     if (this.#config.protocol === 'solver') {
       this.#store.transaction(() => {
         this.#store.putResult(stored)
-        this.setDealState(deal.id, GO_STATE.ResultsSubmitted)
+        // Only a running or uploading deal moves on: a result never rewinds a judged one.
+        const state = this.#store.getDeal(deal.id)?.state
+        if (state === GO_STATE.DealAgreed || state === GO_STATE.Uploading)
+          this.setDealState(deal.id, GO_STATE.ResultsSubmitted)
       })
     } else {
       this.#store.putResult(stored)

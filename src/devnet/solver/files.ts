@@ -19,6 +19,14 @@ export const DEFAULT_RESULT_FILENAME = 'results.tar'
 
 const TEMP_SUFFIX = '.part'
 
+/** The upload was complete but no longer wanted (the deal moved on meanwhile); nothing was stored. */
+export class UploadRefused extends Error {
+  constructor() {
+    super('the upload is no longer wanted')
+    this.name = 'UploadRefused'
+  }
+}
+
 /** Thrown by {@link writeStreamAtomically} when the body exceeds the limit. */
 export class FileTooLarge extends Error {
   constructor(readonly limit: number) {
@@ -80,14 +88,17 @@ function limiter(limit: number): Transform {
 /**
  * Streams `source` into `dir/filename` through a temporary file, at most `limit` bytes.
  *
+ * @param stillWanted - asked once the stream is written, before the file replaces any earlier one
  * @returns the final path and the size written
- * @throws FileTooLarge when the stream is longer than `limit` (nothing is left behind)
+ * @throws FileTooLarge when the stream is longer than `limit`, UploadRefused when `stillWanted()` says
+ * no (nothing is left behind either way)
  */
 export async function writeStreamAtomically(
   source: Readable,
   dir: string,
   filename: string,
   limit: number,
+  stillWanted: () => boolean = () => true,
 ): Promise<{path: string; size: number}> {
   await mkdir(dir, {recursive: true})
   const temp = join(dir, `.${filename}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`)
@@ -100,6 +111,8 @@ export async function writeStreamAtomically(
     } finally {
       await handle.close()
     }
+    // Checked after the (possibly long) upload and right before the file becomes visible.
+    if (!stillWanted()) throw new UploadRefused()
     await rename(temp, target)
   } catch (error) {
     await rm(temp, {force: true})

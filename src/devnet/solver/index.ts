@@ -102,7 +102,17 @@ export async function startSolver(options: SolverOptions): Promise<RunningSolver
   const broadcast = (event: SolverEvent): void => {
     if (sockets.size === 0) return
     const text = JSON.stringify(event)
-    for (const socket of sockets) if (socket.readyState === WebSocket.OPEN) socket.send(text)
+    for (const socket of sockets) {
+      if (socket.readyState !== WebSocket.OPEN) continue
+      // A client that stopped reading would otherwise make this process buffer every event for it.
+      if (socket.bufferedAmount > limits.websocketBufferBytes) {
+        log.warn({buffered: socket.bufferedAmount}, 'dropping a websocket client that stopped reading')
+        sockets.delete(socket)
+        socket.terminate()
+        continue
+      }
+      socket.send(text)
+    }
   }
 
   try {

@@ -29,6 +29,11 @@ export interface SolverLimits {
   maxJobOfferCapacity: number
   /** How far an offer's `created_at` may be from the solver's clock, in seconds (default 30). */
   offerTimestampDiffSeconds: number
+  /**
+   * Most bytes a websocket client may leave unread (default 4 MiB): a client that falls further behind
+   * is disconnected instead of making the solver hold every event for it.
+   */
+  websocketBufferBytes: number
 }
 
 /** The chain the solver follows (`onchain` protocol) and registers on. */
@@ -112,4 +117,5 @@ export const DEFAULT_SOLVER_LIMITS: Readonly<SolverLimits> = Object.freeze({
   inputBytes: 10 << 20,
   maxJobOfferCapacity: 1000,
   offerTimestampDiffSeconds: 30,
+  websocketBufferBytes: 4 << 20,
 })

@@ -20,6 +20,7 @@ import type {DealContainer, JobOffer, ResourceOffer, Result} from '../../core/so
 import {SolverController} from './controller.js'
 import {
   FileTooLarge,
+  UploadRefused,
   dealFilesDir,
   firstFile,
   inputsDir,
@@ -121,6 +122,16 @@ function checkResourceOffer(offer: ResourceOffer): string | undefined {
 
 function timedOutText(deal: DealContainer): string {
   return `job with deal ID ${deal.id} timed out with a ${goStateName(deal.state)} state`
+}
+
+/** Whether a provider may still upload files or post a result: only while the deal runs or uploads. */
+function takesResults(deal: DealContainer): boolean {
+  return deal.state === GO_STATE.DealAgreed || deal.state === GO_STATE.Uploading
+}
+
+/** The 409 text for a result or upload that would rewind or replace a deal's outcome. */
+function wrongStateText(deal: DealContainer): string {
+  return `deal ${deal.id} takes no results in the ${goStateName(deal.state)} state`
 }
 
 /** Builds the fastify instance with every route (not yet listening). */
@@ -497,6 +508,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       if (signer !== found.resource_provider) {
         throw new SolverHttpError(403, 'resource provider address does not match signer address')
       }
+      // After its result, a deal's tar is what the job creator judges: it is never replaced.
+      if (!takesResults(found)) throw new SolverHttpError(409, wrongStateText(found))
       const disposition = request.headers['content-disposition']
       const filename = uploadFilename(typeof disposition === 'string' ? disposition : undefined)
       controller.touchDeal(found.id, (d) => {
@@ -505,13 +518,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       const dir = dealFilesDir(deps.dataDir, found.id)
       const source = (request.body as Readable | undefined) ?? request.raw
       let written: {path: string; size: number}
+      const current = (): DealContainer => store.getDeal(found.id) ?? found
       try {
-        written = await writeStreamAtomically(source, dir, filename, limits.resultBytes)
+        written = await writeStreamAtomically(source, dir, filename, limits.resultBytes, () =>
+          takesResults(current()),
+        )
       } catch (error) {
         if (error instanceof FileTooLarge) {
           request.raw.resume()
           throw new SolverHttpError(413, `result larger than ${limits.resultBytes} bytes`)
         }
+        if (error instanceof UploadRefused) throw new SolverHttpError(409, wrongStateText(current()))
         throw error
       }
       store.transaction(() => {
@@ -544,6 +561,16 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const result = normaliseResult(request.body)
     if (result.data_id === '' && result.error === '')
       throw new SolverHttpError(400, 'result must have a data id')
+    if (!takesResults(found)) {
+      const stored = store.getResult(found.id)
+      // The same result again (a retry whose answer was lost) changes nothing and gets the stored one.
+      if (stored !== undefined && stored.data_id === result.data_id && stored.error === result.error)
+        return sendJson(reply, {...stored, results_id: stored.data_id})
+      // On chain, addResult can be mined (ResultsSubmitted) before the provider posts it here.
+      const firstOnChain =
+        stored === undefined && controller.protocol === 'onchain' && found.state !== GO_STATE.DealNegotiating
+      if (!firstOnChain) throw new SolverHttpError(409, wrongStateText(found))
+    }
     return sendJson(reply, controller.addResult(found, result))
   })
 
