@@ -461,6 +461,34 @@ async function probeSolver(
   return {checks, skewMs}
 }
 
+/** The chain is not needed: a solver-protocol network with its solver URL in the profile. */
+function chainless(config: Config): boolean {
+  return config.network.protocol === 'solver' && config.network.solverUrl !== undefined
+}
+
+/** Why the balance checks are skipped on a solver-protocol network, or undefined when they run. */
+function noFundsNeeded(config: Config): string | undefined {
+  return config.network.protocol === 'solver'
+    ? `the solver protocol of "${config.network.name}" moves no ETH or LP`
+    : undefined
+}
+
+/** Lower-case addresses of the public development keys (`devnetAddress` throws past the last one). */
+function wellKnownAddresses(): Set<string> {
+  const found = new Set<string>()
+  for (let index = 0; ; index += 1) {
+    try {
+      found.add(devnetAddress(index).toLowerCase())
+    } catch {
+      return found
+    }
+  }
+}
+
+function onDevnetChain(config: Config): boolean {
+  return config.network.devnet && config.network.chainId === DEVNET_CHAIN_ID
+}
+
 function keyFix(config: Config): string[] {
   return [
     'Create an encrypted account: lilypad wallet create (or import one: lilypad wallet import).',
@@ -477,7 +505,7 @@ function checkKey(config: Config): {check: DoctorCheck; account?: string} {
       } catch (error) {
         return {check: failFrom('key', error)}
       }
-      if (!(config.network.devnet && config.network.chainId === DEVNET_CHAIN_ID) && isWellKnownKey(key)) {
+      if (!onDevnetChain(config) && isWellKnownKey(key)) {
         return {
           check: check(
             'key',
@@ -497,6 +525,20 @@ function checkKey(config: Config): {check: DoctorCheck; account?: string} {
         return {
           check: check('key', 'fail', 'The keystore account is missing.', keyFix(config), 'WALLET_NOT_FOUND'),
         }
+      // Importing a development key into the keystore does not make it private.
+      if (!onDevnetChain(config) && wellKnownAddresses().has(stored.address.toLowerCase())) {
+        return {
+          check: check(
+            'key',
+            'fail',
+            `The keystore account ${stored.address} has a public development key; it is refused on "${config.network.name}".`,
+            [
+              'Choose another account: lilypad wallet use <address>, or create one: lilypad wallet create.',
+            ],
+            'WELL_KNOWN_KEY',
+          ),
+        }
+      }
       return {
         check: check('key', 'pass', `${stored.address} from the keystore (${stored.path})`),
         account: stored.address,
@@ -718,15 +760,26 @@ export async function runDoctor(
         check('clock', 'skip', rest),
       )
     } else {
-      const rpc = await checkRpc(config, timeoutMs)
-      client = rpc.client
-      add(rpc.check)
+      if (chainless(config)) {
+        add(check('rpc', 'skip', `the solver protocol of "${config.network.name}" needs no chain`))
+      } else {
+        const rpc = await checkRpc(config, timeoutMs)
+        client = rpc.client
+        add(rpc.check)
+      }
       add(...(await probeSolver(config, client, {timeoutMs, now, signal: options.signal})).checks)
     }
     const key = checkKey(config)
     account = key.account
     add(key.check)
-    if (client !== undefined && account !== undefined) {
+    const fundsSkipped = noFundsNeeded(config)
+    if (fundsSkipped !== undefined) {
+      add(
+        check('eth', 'skip', fundsSkipped),
+        check('lp', 'skip', fundsSkipped),
+        check('allowance', 'skip', fundsSkipped),
+      )
+    } else if (client !== undefined && account !== undefined) {
       add(...(await checkFunds(config, client, account)))
     } else {
       const why = account === undefined ? 'no key' : 'the chain could not be reached'
@@ -785,7 +838,8 @@ export function failureCategory(doctor: DoctorReport): ErrorCategory | undefined
 /**
  * The cheap checks `run` makes before it sends anything: a key, the devnet (on `local`), the RPC on
  * the right chain, the solver reachable with its clock within 30 s, and ETH for the gas. LP is left to
- * the run, which knows the deal's real price.
+ * the run, which knows the deal's real price. On a solver-protocol network nothing moves on chain: no
+ * ETH check, and no RPC check either when the profile names the solver's URL.
  *
  * @param config - the resolved configuration
  * @returns the checks that passed (or were skipped)
@@ -809,14 +863,20 @@ export async function preflight(config: Config, options: DoctorOptions = {}): Pr
   const probeOptions = {timeoutMs, now: options.now ?? Date.now, signal: options.signal}
   // The checks are independent round trips: all start at once (the solver waits for the chain only
   // when the chain must name its URL); they are reported, and fail, in their fixed order.
-  const rpcPending = checkRpc(config, timeoutMs)
+  const rpcPending: Promise<{check: DoctorCheck; client?: ChainClient}> = chainless(config)
+    ? Promise.resolve({
+        check: check('rpc', 'skip', `the solver protocol of "${config.network.name}" needs no chain`),
+      })
+    : checkRpc(config, timeoutMs)
   const solverPending =
     config.network.solverUrl === undefined
       ? rpcPending.then(async (rpc) => probeSolver(config, rpc.client, probeOptions))
       : probeSolver(config, undefined, probeOptions)
   const account = key.account
   const ethPending = rpcPending.then(async (rpc) =>
-    rpc.client === undefined || account === undefined ? undefined : checkEth(config, rpc.client, account),
+    rpc.client === undefined || account === undefined || noFundsNeeded(config) !== undefined
+      ? undefined
+      : checkEth(config, rpc.client, account),
   )
   try {
     add((await rpcPending).check)
