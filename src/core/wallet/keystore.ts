@@ -299,7 +299,8 @@ export async function createAccount(
 
 /**
  * Adds an existing V3 keystore file (from geth, MetaMask's export, another machine) after checking
- * that `password` opens it. The file is stored as it is, still under its own password.
+ * that `password` opens it. The file is stored as it is, still under its own password (with its
+ * `address` filled in when it had none).
  *
  * @param json - the keystore file's text
  * @throws WALLET_KEYSTORE_INVALID when it is not a keystore; WALLET_PASSWORD_WRONG; WALLET_EXISTS
@@ -317,7 +318,13 @@ export async function importKeystore(
     })
   }
   const account = await decrypt(json, password, 'the keystore file')
-  return store(dir, getAddress(account.address), json, options)
+  const address = getAddress(account.address)
+  // `address` is optional in V3 files, but listing reads it from there: store it, as geth writes it.
+  const complete =
+    addressOf(json) === undefined
+      ? JSON.stringify({...(JSON.parse(json) as object), address: address.slice(2).toLowerCase()})
+      : json
+  return store(dir, address, complete, options)
 }
 
 async function decrypt(

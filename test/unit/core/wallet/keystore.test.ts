@@ -119,6 +119,25 @@ describe('keystore files', () => {
     expect(await unlockAccount(account, 'theirs')).toBe(other.privateKey)
   })
 
+  it('lists and makes default an imported keystore that carries no address', async () => {
+    const dir = keystoreDir(await fresh())
+    const other = Wallet.createRandom()
+    const full = JSON.parse(
+      await encryptKeystoreJson({address: other.address, privateKey: other.privateKey}, 'theirs', {
+        scrypt: {N: 16},
+      }),
+    ) as Record<string, unknown>
+    delete full.address
+    const account = await importKeystore(dir, JSON.stringify(full), 'theirs', {makeDefault: true})
+    expect(account.address).toBe(other.address)
+    expect(await listAccounts(dir)).toEqual([account])
+    expect(await defaultAccount(dir)).toMatchObject({address: other.address})
+    await setDefaultAccount(dir, other.address)
+    const stored = JSON.parse(await readFile(account.path, 'utf8')) as {address: string; crypto: unknown}
+    expect([stored.address, stored.crypto]).toEqual([other.address.slice(2).toLowerCase(), full.crypto])
+    expect(await unlockAccount(account, 'theirs')).toBe(other.privateKey)
+  })
+
   it('reads the first line of a password file', async () => {
     const file = join(await fresh(), 'pw')
     await writeFile(file, `${PASSWORD}\nignored\n`)
