@@ -64,6 +64,35 @@ function contractsOf(network: Pick<NetworkProfile, 'name' | 'contracts'>): {
   return {token, controller}
 }
 
+const RESULTS_SUBMITTED = 2
+const RESULTS_CHECKED = 4
+
+/**
+ * What a party of an open deal has in the escrow (contracts/README.md): the job creator P + J until it
+ * asks for mediation, then P + F (checkResult returns J, takes F); the provider S until its result,
+ * then R (addResult returns S, takes R).
+ */
+async function lockedIn(
+  role: 'jobCreator' | 'resourceProvider',
+  state: number,
+  view: {
+    paymentCollateral: bigint
+    judgeResultsCollateral: bigint
+    mediationFee: bigint
+    submitResultsCollateral: bigint
+  },
+  resultsCollateral: () => Promise<bigint>,
+): Promise<bigint> {
+  if (role === 'jobCreator') {
+    return state === RESULTS_CHECKED
+      ? view.paymentCollateral + view.mediationFee
+      : view.paymentCollateral + view.judgeResultsCollateral
+  }
+  return state === RESULTS_SUBMITTED || state === RESULTS_CHECKED
+    ? resultsCollateral()
+    : view.submitResultsCollateral
+}
+
 /**
  * Reads an account's ETH, LP, allowance and locked LP.
  *
@@ -109,10 +138,12 @@ export async function accountBalance(
       const view = await deals.getDeal(party.dealId)
       const state = Number(view.state)
       if (TERMINAL_STATES.has(state)) continue
-      const amount =
-        party.role === 'jobCreator'
-          ? view.paymentCollateral + view.judgeResultsCollateral
-          : view.submitResultsCollateral
+      const amount = await lockedIn(
+        party.role,
+        state,
+        view,
+        async () => (await deals.getResult(party.dealId)).resultsCollateral,
+      )
       open.push({dealId: party.dealId, role: party.role, state: stateName(state), amount})
     }
     return {
