@@ -1,8 +1,8 @@
 /**
  * The job-creator service's `runJob` on the devnet: each contract's job is an ordinary `lilypad run`
  * by account #10 on the `local` network, through core's `runJob` (CID verified before accepting)
- * with its own data directory for the journal and the downloads. A job interrupted after its deal
- * was matched is resumed as `lilypad deals wait` resumes one, never posted a second time.
+ * with its own data directory for the journal and the downloads. A job interrupted after its offer
+ * was posted (matched or not) is resumed as `lilypad deals wait` resumes one, never posted a second time.
  */
 import type {NetworkProfile} from '../../core/config/index.js'
 import {lpToWei} from '../../core/deals/cost.js'
@@ -46,15 +46,27 @@ export function devnetJobRunner(
 ): (request: JobRequest) => Promise<{dealId: string; dataId: string}> {
   const config = {dataDir: options.dataDir, network: options.network, privateKey: options.privateKey}
   return async (request) => {
+    // Events arrive synchronously; their writes are awaited before the run returns or throws, so a
+    // stop never leaves the posted offer or the deal unrecorded (a restart would post a second offer).
+    const writes: Promise<void>[] = []
     const onEvent = (event: RunEvent): void => {
-      if (event.type === 'run.posted') markRequested(options.dataDir, event.runId, request)
-      if (event.type === 'run.deal') void request.onDeal(event.dealId).catch(() => undefined)
+      if (event.type === 'run.posted') {
+        markRequested(options.dataDir, event.runId, request)
+        writes.push(request.onPosted(event.runId))
+      }
+      if (event.type === 'run.deal') writes.push(request.onDeal(event.dealId))
     }
     const common = {config, verify: 'cid' as const, signal: request.signal, onEvent, env: options.env}
-    const outcome: RunOutcome =
-      request.resumeDealId === undefined
-        ? await runJob({...common, module: request.module, inputs: request.inputs})
-        : await waitDeal(request.resumeDealId, {...common, maxPrice: lpToWei(options.network.maxPrice)})
+    const resumeId = request.resumeDealId ?? request.resumeRunId
+    let outcome: RunOutcome
+    try {
+      outcome =
+        resumeId === undefined
+          ? await runJob({...common, module: request.module, inputs: request.inputs})
+          : await waitDeal(resumeId, {...common, maxPrice: lpToWei(options.network.maxPrice)})
+    } finally {
+      await Promise.allSettled(writes)
+    }
     if (outcome.dealId === undefined || outcome.dataId === undefined || !outcome.verified) {
       throw new Error(`the run ended in ${outcome.state} without a verified result`)
     }

@@ -42,6 +42,8 @@ export interface JobRecord {
   blockNumber: number
   /** How many times its run was started. */
   attempts: number
+  /** The run (journal ID) that posted its job offer, as soon as it was posted (passed back on a resumed run). */
+  runId?: string
   /** The deal running it, once the run reported one (passed back on a resumed run). */
   dealId?: string
   /** The verified data ID of its outputs. */
@@ -75,6 +77,10 @@ export interface JobRequest {
   attempt: number
   /** The deal of an interrupted earlier run, if it reported one: resume it rather than start anew. */
   resumeDealId?: string
+  /** The run of an interrupted earlier run that posted its offer but reported no deal: resume it. */
+  resumeRunId?: string
+  /** Persists the run that posted this job's offer, so a run interrupted before a match is resumed. */
+  onPosted: (runId: string) => Promise<void>
   /** Persists the deal running this job, so a run interrupted later can be resumed. */
   onDeal: (dealId: string) => Promise<void>
   /** Aborted when the service stops or the job takes longer than `jobTimeoutMs`. */
@@ -88,6 +94,7 @@ export type JobCreatorEvent =
   | {type: 'job.submitted'; jobId: bigint; dealId: string; dataId: string; txHash: string}
   | {type: 'job.failed'; jobId: bigint; reason: string; txHash: string}
   | {type: 'job.settled-on-chain'; jobId: bigint; state: 'Completed' | 'Failed' | 'TimedOut'}
+  | {type: 'job.retrying'; jobId: bigint; failures: number; delayMs: number; error: string}
 
 /** Options of {@link startJobCreatorService}. */
 export interface JobCreatorServiceOptions {
@@ -115,6 +122,10 @@ export interface JobCreatorServiceOptions {
   concurrency?: number | undefined
   /** Pause between polls of the chain (default 250 ms). */
   pollIntervalMs?: number | undefined
+  /** First pause before a job whose handling threw is taken up again; it doubles up to 60 s (default 1 s). */
+  retryDelayMs?: number | undefined
+  /** Times a job's handling may throw before the job is failed on chain with the error (default 5). */
+  maxHandleFailures?: number | undefined
   logger?: ServiceLogger | undefined
   onEvent?: ((event: JobCreatorEvent) => void) | undefined
   signal?: AbortSignal | undefined
@@ -295,6 +306,10 @@ export async function startJobCreatorService(
               payee: record.payee,
               attempt,
               ...(record.dealId === undefined ? {} : {resumeDealId: record.dealId}),
+              ...(record.runId === undefined ? {} : {resumeRunId: record.runId}),
+              onPosted: async (runId) => {
+                await save(key, {runId})
+              },
               onDeal: async (dealId) => {
                 await save(key, {dealId})
               },
@@ -323,12 +338,41 @@ export async function startJobCreatorService(
     const queue: string[] = []
     const active = new Map<string, Promise<void>>()
     const concurrency = Math.max(1, options.concurrency ?? 4)
+    const retryDelayMs = options.retryDelayMs ?? 1_000
+    const maxHandleFailures = Math.max(1, options.maxHandleFailures ?? 5)
+    /** Consecutive throws of `handle` per job; a job is never dropped until the next start. */
+    const handleFailures = new Map<string, number>()
+    const retryTimers = new Set<NodeJS.Timeout>()
+    async function handleFailed(key: string, error: unknown): Promise<void> {
+      const failures = (handleFailures.get(key) ?? 0) + 1
+      handleFailures.set(key, failures)
+      const message = messageOf(error)
+      log('error', 'could not handle the job', {jobId: key, error: message, failures})
+      const record = state.value.jobs[key]
+      if (failures >= maxHandleFailures && record !== undefined && record.phase !== 'failing') {
+        // Failing refunds the payee rather than leaving its deposit locked until the on-chain timeout.
+        await save(key, {
+          phase: 'failing',
+          reason: shorten(`the service could not handle the job: ${message}`),
+        })
+      }
+      const delayMs = Math.min(retryDelayMs * 2 ** (failures - 1), 60_000)
+      options.onEvent?.({type: 'job.retrying', jobId: BigInt(key), failures, delayMs, error: message})
+      const timer = setTimeout(() => {
+        retryTimers.delete(timer)
+        enqueue(key)
+      }, delayMs)
+      retryTimers.add(timer)
+    }
     const pump = (): void => {
       while (!isStopping() && active.size < concurrency && queue.length > 0) {
         const key = queue.shift() as string
         const run = handle(key)
-          .catch((error: unknown) => {
-            if (!isStopping()) log('error', 'could not handle the job', {jobId: key, error: messageOf(error)})
+          .then(() => {
+            handleFailures.delete(key)
+          })
+          .catch(async (error: unknown) => {
+            if (!isStopping()) await handleFailed(key, error).catch(() => undefined)
           })
           .finally(() => {
             active.delete(key)
@@ -413,6 +457,8 @@ export async function startJobCreatorService(
         stopped ??= (async () => {
           options.signal?.removeEventListener('abort', onOuterAbort)
           stopping.abort()
+          for (const timer of retryTimers) clearTimeout(timer)
+          retryTimers.clear()
           await Promise.allSettled([following, ...active.values()])
           chainClient.destroy()
           log('info', 'job-creator service stopped')

@@ -19,6 +19,7 @@ import {ExampleClient__factory} from '../../../../src/core/chain/generated/facto
 import {LilypadOnChainJobCreator__factory} from '../../../../src/core/chain/generated/factories/LilypadOnChainJobCreator__factory.js'
 import {LilypadToken__factory} from '../../../../src/core/chain/generated/factories/LilypadToken__factory.js'
 import {
+  type JobCreatorEvent,
   type JobCreatorServiceOptions,
   type JobRecord,
   type JobRequest,
@@ -332,5 +333,111 @@ describe('job-creator service', () => {
     expect(calls).toEqual([])
     expect(await chain.provider.getTransactionCount(service.address)).toBe(nonce)
     expect(await settlements(jobId)).toBe(1)
+  })
+  it('stopped after posting its offer but before any deal, resumes that run and never posts again', async () => {
+    const dataDir = await newDir()
+    const first: JobRequest[] = []
+    const a = await start({
+      dataDir,
+      runJob: async (req) => {
+        first.push(req)
+        await req.onPosted('run-posted-not-matched')
+        return new Promise((_resolve, reject) => {
+          req.signal.addEventListener('abort', () => {
+            reject(new Error('stopped'))
+          })
+        })
+      },
+    })
+    const jobId = await request()
+    const key = jobId.toString()
+    await until('the run to be recorded', () => a.jobs()[key]?.runId)
+    await a.stop()
+    expect(a.jobs()[key]).toMatchObject({phase: 'running', runId: 'run-posted-not-matched'})
+    expect(a.jobs()[key]?.dealId).toBeUndefined()
+
+    const second: JobRequest[] = []
+    const b = await start({
+      dataDir,
+      runJob: (req) => {
+        second.push(req)
+        return Promise.resolve({dealId: DEAL_ID, dataId: DATA_ID})
+      },
+    })
+    expect((await settledResult(jobId)).state).toBe(ResultState.Completed)
+    const resumed = second.filter((r) => r.jobId === jobId)
+    expect(resumed.map((r) => [r.attempt, r.resumeRunId, r.resumeDealId])).toEqual([
+      [2, 'run-posted-not-matched', undefined],
+    ])
+    await b.stop()
+    expect(await settlements(jobId)).toBe(1)
+  })
+
+  /** Runs `body` with the service's account out of ETH until `refuel()` is called (always refuelled). */
+  async function withoutGas(body: (refuel: () => Promise<void>) => Promise<void>): Promise<void> {
+    const balance = await chain.provider.getBalance(service.address)
+    const refuel = async (): Promise<void> => {
+      await chain.provider.send('anvil_setBalance', [service.address, `0x${balance.toString(16)}`])
+    }
+    await chain.provider.send('anvil_setBalance', [service.address, '0x0'])
+    try {
+      await body(refuel)
+    } finally {
+      await refuel()
+    }
+  }
+
+  it('takes a job up again with back-off when settling it throws, and settles it once that works', async () => {
+    await withoutGas(async (refuel) => {
+      const retries: JobCreatorEvent[] = []
+      const svc = await start({
+        dataDir: await newDir(),
+        retryDelayMs: 50,
+        runJob: () => Promise.resolve({dealId: DEAL_ID, dataId: DATA_ID}),
+        onEvent: (event) => {
+          if (event.type === 'job.retrying') retries.push(event)
+        },
+      })
+      const jobId = await request()
+      await until('a retry', () => (retries.length > 0 ? true : undefined))
+      expect(retries[0]).toMatchObject({type: 'job.retrying', jobId, failures: 1, delayMs: 50})
+      expect(svc.jobs()[jobId.toString()]?.phase).toBe('submitting')
+      await refuel()
+      expect(await settledResult(jobId)).toEqual({
+        dealId: DEAL_ID,
+        dataId: DATA_ID,
+        state: ResultState.Completed,
+      })
+      await svc.stop()
+      expect(await settlements(jobId)).toBe(1)
+    })
+  })
+
+  it('fails a job on chain with the reason once its handling threw maxHandleFailures times', async () => {
+    await withoutGas(async (refuel) => {
+      const retries: JobCreatorEvent[] = []
+      const svc = await start({
+        dataDir: await newDir(),
+        retryDelayMs: 50,
+        maxHandleFailures: 1,
+        runJob: () => Promise.resolve({dealId: DEAL_ID, dataId: DATA_ID}),
+        onEvent: (event) => {
+          if (event.type === 'job.retrying') retries.push(event)
+        },
+      })
+      const before = await holdings()
+      const jobId = await request()
+      await until('a retry', () => (retries.length > 0 ? true : undefined))
+      const record = svc.jobs()[jobId.toString()]
+      expect(record?.phase).toBe('failing')
+      expect(record?.reason).toMatch(/^the service could not handle the job: /)
+      await refuel()
+      expect((await settledResult(jobId)).state).toBe(ResultState.Failed)
+      const [failed] = await creator.queryFilter(creator.filters.JobFailed(jobId), deploymentBlock)
+      expect(failed?.args.reason).toBe(record?.reason)
+      await svc.stop()
+      // The payee got its deposit back.
+      expect((await holdings())[0]).toBe(before[0])
+    })
   })
 })
