@@ -149,6 +149,23 @@ describe('lilypad run', () => {
     }
   }, 120_000)
 
+  it('refuses --verify reexecute for a Docker module before anything is sent (USAGE)', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'lilypad-run-docker-'))
+    try {
+      const dir = join(work, 'my-module')
+      expect((await spawnCli(['module', 'init', dir, '--template', 'docker', '--yes'])).status).toBe(0)
+      const before = await lpOf(state.accounts.jobCreator)
+      const run = await cli(['run', `file://${dir}:v0.1.0`, '--verify', 'reexecute', '--json'])
+      expect(run.status).toBe(2)
+      const {error} = JSON.parse(run.stdout) as {error: {code: string; message: string}}
+      expect(error.code).toBe('USAGE')
+      expect(error.message).toContain('Wasm modules only')
+      expect(await lpOf(state.accounts.jobCreator)).toBe(before)
+    } finally {
+      await rm(work, {recursive: true, force: true})
+    }
+  }, 60_000)
+
   it('warns that --verify none accepts without checking', async () => {
     const run = await cli(['run', 'cowsay:v0.0.3', '-i', 'Message=trust', '--verify', 'none', '--json'])
     expect(run.status).toBe(0)
@@ -217,6 +234,28 @@ describe('lilypad run', () => {
     )
   }, 120_000)
 
+  it('finishes with deals wait a deal already accepted by deals accept: downloaded, verified, no second accept', async () => {
+    const run = await cli(['run', 'cowsay:v0.0.3', '-i', 'Message=hi', '--detach', '--json'])
+    expect(run.status).toBe(0)
+    const {dealId} = (JSON.parse(run.stdout) as {result: {dealId: string}}).result
+    for (let i = 0; i < 200; i += 1) {
+      if ((await getResultAdded(provider, state.contracts.LilypadController, dealId)) !== undefined) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const accept = await cli(['deals', 'accept', dealId, '--json'])
+    expect(accept.status).toBe(0)
+    const wait = await cli(['deals', 'wait', dealId, '--json'], 60_000)
+    expect(wait.status).toBe(0)
+    const {result} = JSON.parse(wait.stdout) as {result: {verified: boolean; outputDir: string}}
+    expect(result.verified).toBe(true)
+    expect(await readFile(join(result.outputDir, 'stdout'), 'utf8')).toBe(COW_HI)
+  }, 120_000)
+
+  it('refuses an empty ID in deals wait (USAGE, exit 2)', async () => {
+    const wait = await cli(['deals', 'wait', '', '--json'])
+    expect((JSON.parse(wait.stdout) as {error: {code: string}}).error.code).toBe('USAGE')
+  }, 30_000)
+
   it('stops on Ctrl-C with exit 130 and the deals wait hint; deals wait then completes it', async () => {
     const child = spawn(
       process.execPath,
@@ -246,6 +285,37 @@ describe('lilypad run', () => {
     const wait = await cli(['deals', 'wait', hint?.[1] ?? ''], 90_000)
     expect(wait.stderr).not.toContain('Error')
     expect(wait.status).toBe(0)
+  }, 120_000)
+
+  it('stops on Ctrl-C while posting with the deals wait hint, and deals wait finds the offer', async () => {
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'run.js'), 'run', 'cowsay:v0.0.3', '-i', 'Message=hi', '--data-dir', dataDir],
+      {
+        env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? ''},
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let stderr = ''
+    const submitting = new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk
+        if (stderr.includes('submitting job')) resolve()
+      })
+    })
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    try {
+      await submitting
+      child.kill('SIGINT')
+      expect(await exited).toBe(130)
+    } finally {
+      if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL')
+    }
+    const hint = /lilypad deals wait (\S+)/.exec(stderr)
+    expect(hint).not.toBeNull()
+    const wait = await cli(['deals', 'wait', hint?.[1] ?? ''], 90_000)
+    expect(wait.status).toBe(0)
+    expect(await readFile(join(openDir(wait.stdout), 'stdout'), 'utf8')).toBe(COW_HI)
   }, 120_000)
 
   it('rebuilds a lost journal from the solver: deals list still shows every deal', async () => {

@@ -118,6 +118,20 @@ export function checkMaxPrice(cost: DealCost, maxPriceWei: bigint, dealId?: stri
   })
 }
 
+/**
+ * The most a deal can take from the job creator: the lock, plus what a dispute pulls on top of
+ * the judge collateral it returns (`checkResult` pulls F − J when the mediation fee is larger).
+ *
+ * @param cost - the deal's cost
+ * @returns the same cost with `lock` raised by max(0, mediationFee − judgeCollateral)
+ * @example
+ * checkMaxPrice(withDisputeCost(cost), maxPrice)
+ */
+export function withDisputeCost(cost: DealCost): DealCost {
+  const dispute = cost.mediationFee > cost.judgeCollateral ? cost.mediationFee - cost.judgeCollateral : 0n
+  return {...cost, lock: cost.lock + dispute}
+}
+
 /** How the job creator can fund the lock. */
 export interface FundingPlan {
   /** True when the allowance is short: sign a permit and use `agreeWithPermit` (one transaction). */

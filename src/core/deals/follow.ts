@@ -22,10 +22,11 @@ import {type LilypadError, isLilypadError, lilypadError} from '../errors/index.j
 import {RESULT_FILES, parseExitCodeFile} from '../results/layout.js'
 import type {SolverClient} from '../solver/client.js'
 import {subscribeEvents} from '../solver/events.js'
-import {dealTermsForChain} from '../solver/offer.js'
+import {jobOfferId} from '../solver/ids.js'
+import {DEFAULT_DEAL_TIMEOUTS, dealTermsForChain} from '../solver/offer.js'
 import {GO_STATE, goStateName, isTerminalState} from '../solver/states.js'
 import type {DealContainer, Result, SolverEvent} from '../solver/types.js'
-import {type DealCost, checkMaxPrice, formatLp, planFunding} from './cost.js'
+import {type DealCost, checkMaxPrice, formatLp, planFunding, withDisputeCost} from './cost.js'
 import type {RunEventHandler} from './events.js'
 import type {Journal, RunCost, RunRecord, Verification} from './journal.js'
 import {type RunReceipt, writeReceipt} from './receipt.js'
@@ -128,7 +129,8 @@ function outcome(record: RunRecord, extra: Partial<RunOutcome> = {}): RunOutcome
 }
 
 function interrupted(record: RunRecord, cause?: unknown): LilypadError {
-  const id = record.dealId ?? record.id
+  // A run ID may start with "-", which a shell command line would take for a flag: the CIDs cannot.
+  const id = record.dealId ?? (record.jobOfferId === '' ? undefined : record.jobOfferId) ?? record.id
   return lilypadError('INTERRUPTED', {
     message: `Stopped waiting for ${record.dealId === undefined ? 'job offer' : 'deal'} ${record.dealId ?? record.jobOfferId ?? record.id}; the job was not cancelled.`,
     hints: [`lilypad deals wait ${id}`],
@@ -227,37 +229,97 @@ async function signPermit(
   return {value, deadline, v: sig.v, r: sig.r, s: sig.s}
 }
 
+/** The longest step timeout a deal may carry before we refuse it: 30 days. */
+const MAX_STEP_TIMEOUT_S = 30 * 24 * 3600
+
+/**
+ * Refuses a deal whose terms are not the ones a run asked for: someone else as job creator,
+ * another job offer (its ID is the CID of its content, so module, inputs, spec and the trusted
+ * mediators are covered), a mediator the offer did not trust, or a step timeout outside 1 s to
+ * 30 days.
+ *
+ * @param container - the deal as the solver sent it
+ * @param expected - our account and the job offer ID the run posted
+ * @throws DEAL_TERMS_INVALID naming the first term that differs
+ * @example
+ * checkDealTerms(container, {account, jobOfferId: record.jobOfferId})
+ */
+export function checkDealTerms(
+  container: DealContainer,
+  expected: {account: string; jobOfferId: string | undefined},
+): void {
+  const {account} = expected
+  const deal = container.deal
+  const refuse = (why: string): never => {
+    throw lilypadError('DEAL_TERMS_INVALID', {
+      message: `Deal ${container.id} was not agreed to: ${why}. Nothing was sent.`,
+      hints: ['The solver offered terms this run did not ask for; run the job again, or use another solver.'],
+      details: {dealId: container.id},
+    })
+  }
+  if (deal.members.job_creator.toLowerCase() !== account.toLowerCase()) {
+    refuse(`its job creator is ${deal.members.job_creator}, not your account ${account}`)
+  }
+  const ours = expected.jobOfferId
+  if (ours === undefined || deal.job_offer.id !== ours || jobOfferId(deal.job_offer) !== ours) {
+    refuse(`its job offer is not the one this run posted (${ours ?? 'none recorded'})`)
+  }
+  if (deal.job_offer.job_creator.toLowerCase() !== account.toLowerCase()) {
+    refuse('its job offer names another job creator')
+  }
+  const trusted = new Set((deal.job_offer.trusted_parties.mediator ?? []).map((m) => m.toLowerCase()))
+  const stranger = (deal.members.mediators ?? []).find((m) => !trusted.has(m.toLowerCase()))
+  if (stranger !== undefined) refuse(`its mediator ${stranger} is not one your job offer trusts`)
+  const timeouts = deal.timeouts ?? DEFAULT_DEAL_TIMEOUTS
+  for (const [name, step] of Object.entries(timeouts) as [string, {timeout: number}][]) {
+    if (!(step.timeout > 0 && step.timeout <= MAX_STEP_TIMEOUT_S)) {
+      refuse(`its ${name} timeout of ${String(step.timeout)} s is outside 1 s to 30 days`)
+    }
+  }
+}
+
 /**
  * Agrees to a deal on chain, once: the journal's record and the chain's `jobCreatorAgreed` are
- * both checked first. The cost is checked against the cap and the balance before anything is sent.
+ * both checked first. The terms are checked against what this run posted, and the cost (with a
+ * dispute's) against the cap and the balance, before anything is sent.
  */
-async function agreeOnChain(ctx: FollowContext, container: DealContainer, cost: DealCost): Promise<string> {
+async function agreeOnChain(
+  ctx: FollowContext,
+  container: DealContainer,
+  cost: DealCost,
+): Promise<{hash: string; sent: boolean}> {
   const chain = ctx.chain
   if (chain === undefined) throw new Error('agreeOnChain without a chain')
   const dealId = container.id
   const existing = await agreementOf(chain, dealId)
   if (existing?.jobCreatorAgreed === true) {
-    const hash = ctx.record.txs.agree ?? '0x'
-    return hash
+    // Agreed before (the journal lost it): recorded once, with the hash the solver kept if any.
+    const kept = container.transactions.job_creator.agree
+    const hash = ctx.record.txs.agree ?? (kept === '' ? '0x' : kept)
+    ctx.record = ctx.journal.update(ctx.record.id, {txs: {agree: hash}})
+    return {hash, sent: false}
   }
-  checkMaxPrice(cost, ctx.maxPrice, dealId)
   const account = await chain.signer.getAddress()
+  checkDealTerms(container, {account, jobOfferId: ctx.record.jobOfferId})
+  const exposure = withDisputeCost(cost)
+  checkMaxPrice(exposure, ctx.maxPrice, dealId)
   const token = LilypadToken__factory.connect(chain.token, chain.client.provider)
-  const [balance, allowance] = await Promise.all([
-    token.balanceOf(account),
-    token.allowance(account, chain.controller),
-  ])
-  const plan = planFunding(cost, {balance, allowance, account})
   const terms = dealTermsForChain(container.deal)
   try {
     const hash = await chain.signer.exclusive(async (raw) => {
+      // Read under the lock: another run of this key may have just spent the allowance.
+      const [balance, allowance] = await Promise.all([
+        token.balanceOf(account),
+        token.allowance(account, chain.controller),
+      ])
+      const plan = planFunding(exposure, {balance, allowance, account})
       const controller = LilypadController__factory.connect(chain.controller, raw)
       // The provider may agree between our estimate and our send, making ours the second agree,
       // which writes more storage: leave a margin instead of running out of gas.
       const margin = (estimate: bigint): {gasLimit: bigint} => ({gasLimit: (estimate * 3n) / 2n + 50_000n})
       let sent
       if (plan.permit) {
-        const permit = await signPermit(raw, chain, cost.lock)
+        const permit = await signPermit(raw, chain, exposure.lock)
         const estimate = await controller.agreeWithPermit.estimateGas(...terms, permit)
         sent = await controller.agreeWithPermit(...terms, permit, margin(estimate))
       } else {
@@ -275,7 +337,7 @@ async function agreeOnChain(ctx: FollowContext, container: DealContainer, cost: 
         message: `The agree transaction ${hash} for deal ${dealId} reverted.`,
       })
     }
-    return hash
+    return {hash, sent: true}
   } catch (error) {
     if (isLilypadError(error)) throw error
     throw toChainError(error, {action: `agree to deal ${dealId}`, account})
@@ -654,8 +716,10 @@ async function finish(
         const offer = container.deal.job_offer
         // The executors are loaded only for re-execution: most runs never need them.
         const {runModuleJob} = await import('../executors/module-job.js')
+        // The commit this run rendered, not the tag again: a tag moved since would re-run other code.
+        const commit = ctx.record.module.commit
         const local = await runModuleJob({
-          module: offer.module,
+          module: commit === '' ? offer.module : {...offer.module, hash: commit},
           inputs: offer.inputs,
           dataDir: ctx.dataDir,
           resultDir: scratch,
@@ -894,9 +958,11 @@ async function followLoop(ctx: FollowContext, waker: Waker): Promise<RunOutcome>
       ctx.record.txs.agree === undefined &&
       container.state === GO_STATE.DealNegotiating
     ) {
-      const hash = await agreeOnChain(ctx, container, costOfDeal(container.deal))
-      ctx.emit({type: 'run.tx', name: 'agree', hash, dealId})
-      await reportTx(ctx, dealId, {agree: hash})
+      const agreed = await agreeOnChain(ctx, container, costOfDeal(container.deal))
+      if (agreed.sent) {
+        ctx.emit({type: 'run.tx', name: 'agree', hash: agreed.hash, dealId})
+        await reportTx(ctx, dealId, {agree: agreed.hash})
+      }
     }
     if (ctx.detach && (ctx.chain === undefined || ctx.record.txs.agree !== undefined)) {
       return outcome(ctx.record, {detached: true})

@@ -302,7 +302,8 @@ export async function previewRun(options: RunJobOptions): Promise<RunPreview> {
  * @param options - module, inputs, config (network, data dir, key), cap, output, verification, signal, events
  * @returns the accepted result (data ID, output directory, receipt, deal, transactions, cost), or
  *   the deal when detached
- * @throws PRIVATE_KEY_MISSING, WELL_KNOWN_KEY, module errors, NO_PROVIDER, SOLVER_* errors,
+ * @throws PRIVATE_KEY_MISSING, WELL_KNOWN_KEY, module errors, USAGE (--verify reexecute of a
+ *   non-Wasm module), NO_PROVIDER, SOLVER_* errors,
  *   MAX_PRICE_EXCEEDED, LP_BALANCE_TOO_LOW (nothing sent), chain errors, JOB_FAILED (the provider's
  *   error text), JOB_TIMED_OUT, JOB_CANCELLED, JOB_DISPUTED, RESULT_MISMATCH, INTERRUPTED (the run
  *   stays in the journal: `lilypad deals wait <id>` resumes it)
@@ -324,6 +325,14 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const prepared = preparing.value
   let journal: Journal | undefined
   try {
+    const engine = engineOf(prepared.rendered.module)
+    if (options.verify === 'reexecute' && engine !== 'wasm') {
+      throw lilypadError('USAGE', {
+        message: `--verify reexecute re-runs Wasm modules only; ${options.module} is a ${engine} module.`,
+        hints: ['Use --verify cid (the default): the data ID is still checked before anything is paid.'],
+        details: {engine},
+      })
+    }
     const solver = options.solver ?? createSolverClient({url: prepared.solverUrl ?? '', signer: prepared.key})
     if (options.target === undefined) {
       const offers = await solver.getResourceOffers({active: true}, {signal})
