@@ -254,3 +254,40 @@ describe('the devnet keys elsewhere', () => {
     expect(run.stdout + run.stderr).not.toContain(devnetPrivateKey('jobCreator').slice(2))
   }, 30_000)
 })
+
+describe('--dry-run with the chain down', () => {
+  it('previews the cost without the balance, with a warning, and exits 0', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'lilypad-run-dry-'))
+    dirs.push(work)
+    expect((await spawnCli(['module', 'init', join(work, 'm'), '--template', 'wasm', '--yes'])).status).toBe(
+      0,
+    )
+    await writeFile(
+      join(work, 'config.json'),
+      JSON.stringify({networks: {offline: {extends: 'local', rpcUrls: ['http://127.0.0.1:9']}}}),
+    )
+    const run = await spawnCli(
+      [
+        'run',
+        `file://${join(work, 'm')}:v0.1.0`,
+        '-i',
+        'Message=hi',
+        '--dry-run',
+        '--network',
+        'offline',
+        '--json',
+        '--data-dir',
+        join(work, 'data'),
+      ],
+      {WEB3_PRIVATE_KEY: `0x${'5a'.repeat(32)}`, LILYPAD_CONFIG_DIR: work},
+    )
+    expect(run.status).toBe(0)
+    const out = JSON.parse(run.stdout) as {
+      result: {cost: {lock: string}; balance?: string}
+      warnings: string[]
+    }
+    expect(out.result.cost.lock).toBe((3n * LP).toString())
+    expect(out.result.balance).toBeUndefined()
+    expect(out.warnings.join(' ')).toContain('leaves out your LP balance')
+  }, 60_000)
+})
