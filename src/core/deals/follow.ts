@@ -681,7 +681,10 @@ async function finish(
     // A result that cannot be fetched as a valid archive is no result: left undisputed, the
     // provider would collect through timeoutJudgeResult.
     if (ctx.signal.aborted || acceptedOnChain || !isLilypadError(error)) throw error
-    ctx.emit({type: 'run.mismatch', expected, actual: ''})
+    ctx.emit({
+      type: 'run.warning',
+      message: `The result of deal ${dealId} could not be downloaded as a valid archive (${error.message}). Disputing the result.`,
+    })
     return dispute(
       ctx,
       container,
