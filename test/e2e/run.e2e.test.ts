@@ -6,7 +6,7 @@
  * the account, nothing stays in escrow for a finished deal.
  */
 import {spawn} from 'node:child_process'
-import {mkdtemp, readFile, readdir, rm} from 'node:fs/promises'
+import {mkdtemp, readFile, readdir, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -316,6 +316,38 @@ describe('lilypad run', () => {
     const wait = await cli(['deals', 'wait', hint?.[1] ?? ''], 90_000)
     expect(wait.status).toBe(0)
     expect(await readFile(join(openDir(wait.stdout), 'stdout'), 'utf8')).toBe(COW_HI)
+  }, 120_000)
+
+  it('finishes a keystore account’s detached run with deals wait --password-file', async () => {
+    const configDir = await mkdtemp(join(tmpdir(), 'lilypad-run-keystore-'))
+    try {
+      const passwordFile = join(configDir, 'password')
+      await writeFile(passwordFile, 'correct horse battery staple\n')
+      const as = async (args: string[]): Promise<{status: number | null; stdout: string; stderr: string}> =>
+        spawnCli(args, {LILYPAD_CONFIG_DIR: configDir, DATA_DIR: dataDir}, {timeoutMs: 90_000})
+      expect((await as(['wallet', 'create', '--password-file', passwordFile, '--json'])).status).toBe(0)
+      const shown = await as(['wallet', 'show', '--json'])
+      const address = /0x[0-9a-fA-F]{40}/.exec(shown.stdout)?.[0] ?? ''
+      expect((await as(['devnet', 'fund', address, '--eth', '1', '--lp', '20'])).status).toBe(0)
+      const run = await as([
+        'run',
+        'cowsay:v0.0.3',
+        '-i',
+        'Message=hi',
+        '--detach',
+        '--password-file',
+        passwordFile,
+        '--json',
+      ])
+      expect(run.status).toBe(0)
+      const {dealId} = (JSON.parse(run.stdout) as {result: {dealId: string}}).result
+      const wait = await as(['deals', 'wait', dealId, '--password-file', passwordFile, '--json'])
+      expect(wait.status).toBe(0)
+      expect((JSON.parse(wait.stdout) as {result: {verified: boolean}}).result.verified).toBe(true)
+      expect(await lpOf(address)).toBe(19n * LP)
+    } finally {
+      await rm(configDir, {recursive: true, force: true})
+    }
   }, 120_000)
 
   it('rebuilds a lost journal from the solver: deals list still shows every deal', async () => {
