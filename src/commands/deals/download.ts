@@ -8,7 +8,7 @@ import {formatDealDownload} from '../../ui/render/deals.js'
 export default class DealsDownload extends LilypadCommand<DealDownloadResult> {
   static override summary = "Download a deal's result again and verify its data ID."
   static override description =
-    'Fetches the result tar from the solver, unpacks it safely (replacing an earlier download of the same deal) and compares its data ID with the one on chain, or the solver’s in the solver protocol.'
+    'Fetches the result tar from the solver, unpacks it safely beside the directory and compares its data ID with the one on chain (or the solver’s, in the solver protocol) before moving it into place. Only the deal’s own directory is replaced; another existing --output directory is refused. A result that is not the committed one goes to <dir>.disputed and exits 6 (RESULT_MISMATCH).'
   static override examples = [
     '<%= config.bin %> <%= command.id %> QmDealId',
     '<%= config.bin %> <%= command.id %> QmDealId --output ./result',
