@@ -22,14 +22,13 @@ import {type LilypadError, isLilypadError, lilypadError} from '../errors/index.j
 import {RESULT_FILES, parseExitCodeFile} from '../results/layout.js'
 import type {SolverClient} from '../solver/client.js'
 import {subscribeEvents} from '../solver/events.js'
-import {jobOfferId} from '../solver/ids.js'
 import {DEFAULT_DEAL_TIMEOUTS, dealTermsForChain} from '../solver/offer.js'
 import {GO_STATE, goStateName, isTerminalState} from '../solver/states.js'
-import type {DealContainer, Result, SolverEvent} from '../solver/types.js'
+import type {DealContainer, JobOffer, Result, SolverEvent} from '../solver/types.js'
 import {type DealCost, checkMaxPrice, formatLp, planFunding, withDisputeCost} from './cost.js'
 import type {RunEventHandler} from './events.js'
 import type {Journal, RunCost, RunRecord, Verification} from './journal.js'
-import {type RunReceipt, writeReceipt} from './receipt.js'
+import {type RunReceipt, canonicalJson, writeReceipt} from './receipt.js'
 import type {ProcessLockedSigner} from './tx-lock.js'
 
 /** How the result is checked before it is accepted. */
@@ -52,6 +51,8 @@ export interface FollowContext {
   dataDir: string
   maxPrice: bigint
   verify: VerifyMode
+  /** The job offer as this process posted it, checked against the deal before agreeing. */
+  offer?: JobOffer | undefined
   /** `--output DIR`; default `<dataDir>/downloaded-files/<dealId>`. */
   outputDir?: string | undefined
   detach: boolean
@@ -234,19 +235,27 @@ const MAX_STEP_TIMEOUT_S = 30 * 24 * 3600
 
 /**
  * Refuses a deal whose terms are not the ones a run asked for: someone else as job creator,
- * another job offer (its ID is the CID of its content, so module, inputs, spec and the trusted
- * mediators are covered), a mediator the offer did not trust, or a step timeout outside 1 s to
- * 30 days.
+ * another job offer (by ID, and by module, inputs and spec), a mediator the offer did not trust,
+ * or a step timeout outside 1 s to 30 days.
  *
  * @param container - the deal as the solver sent it
- * @param expected - our account and the job offer ID the run posted
+ * @param expected - our account, the job offer ID the run posted, and the offer itself (or the
+ *   record's module and inputs)
  * @throws DEAL_TERMS_INVALID naming the first term that differs
  * @example
  * checkDealTerms(container, {account, jobOfferId: record.jobOfferId})
  */
 export function checkDealTerms(
   container: DealContainer,
-  expected: {account: string; jobOfferId: string | undefined},
+  expected: {
+    account: string
+    jobOfferId: string | undefined
+    /** The offer as posted, when this process posted it: module, inputs, spec and mediators must match. */
+    offer?: JobOffer | undefined
+    /** Otherwise the run's record: module repo and ref, inputs. */
+    module?: {repo: string; ref: string} | undefined
+    inputs?: Readonly<Record<string, string>> | undefined
+  },
 ): void {
   const {account} = expected
   const deal = container.deal
@@ -261,13 +270,31 @@ export function checkDealTerms(
     refuse(`its job creator is ${deal.members.job_creator}, not your account ${account}`)
   }
   const ours = expected.jobOfferId
-  if (ours === undefined || deal.job_offer.id !== ours || jobOfferId(deal.job_offer) !== ours) {
+  if (ours === undefined || deal.job_offer.id !== ours) {
     refuse(`its job offer is not the one this run posted (${ours ?? 'none recorded'})`)
   }
-  if (deal.job_offer.job_creator.toLowerCase() !== account.toLowerCase()) {
+  const got = deal.job_offer
+  if (got.job_creator.toLowerCase() !== account.toLowerCase()) {
     refuse('its job offer names another job creator')
   }
-  const trusted = new Set((deal.job_offer.trusted_parties.mediator ?? []).map((m) => m.toLowerCase()))
+  // Compared field by field rather than by recomputing the CID: a newer solver's fields we do not
+  // know would change the CID, not the terms.
+  const posted = expected.offer
+  const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null)
+  if (posted !== undefined) {
+    if (!same(got.module, posted.module)) refuse('its job offer names another module')
+    if (!same(got.inputs ?? {}, posted.inputs ?? {})) refuse('its job offer carries other inputs')
+    if (!same(got.spec, posted.spec)) refuse('its job offer asks for another machine')
+  } else if (expected.module !== undefined) {
+    if (got.module.repo !== expected.module.repo || got.module.hash !== expected.module.ref) {
+      refuse('its job offer names another module')
+    }
+    if (expected.inputs !== undefined && !same(got.inputs ?? {}, expected.inputs)) {
+      refuse('its job offer carries other inputs')
+    }
+  }
+  const trustedList = (posted ?? got).trusted_parties.mediator ?? []
+  const trusted = new Set(trustedList.map((m) => m.toLowerCase()))
   const stranger = (deal.members.mediators ?? []).find((m) => !trusted.has(m.toLowerCase()))
   if (stranger !== undefined) refuse(`its mediator ${stranger} is not one your job offer trusts`)
   const timeouts = deal.timeouts ?? DEFAULT_DEAL_TIMEOUTS
@@ -300,7 +327,13 @@ async function agreeOnChain(
     return {hash, sent: false}
   }
   const account = await chain.signer.getAddress()
-  checkDealTerms(container, {account, jobOfferId: ctx.record.jobOfferId})
+  checkDealTerms(container, {
+    account,
+    jobOfferId: ctx.record.jobOfferId,
+    offer: ctx.offer,
+    module: ctx.record.source === 'run' ? ctx.record.module : undefined,
+    inputs: ctx.record.source === 'run' ? ctx.record.inputs : undefined,
+  })
   const exposure = withDisputeCost(cost)
   checkMaxPrice(exposure, ctx.maxPrice, dealId)
   const token = LilypadToken__factory.connect(chain.token, chain.client.provider)

@@ -373,6 +373,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     return await followRun({
       journal,
       record: updated,
+      offer: prepared.offer,
       solver,
       chain: prepared.chain,
       dataDir: config.dataDir,

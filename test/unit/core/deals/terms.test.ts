@@ -1,7 +1,7 @@
 /**
  * The checks a run makes before it agrees: the deal must be for our account and the job offer we
- * posted (by its CID, so any change to module, inputs, spec or mediators shows), with mediators
- * the offer trusts and sane timeouts; the cap covers what a dispute may pull.
+ * posted (its ID, module, inputs and spec), with mediators the offer trusts and sane timeouts; the
+ * cap covers what a dispute may pull.
  */
 import {describe, expect, it} from '@jest/globals'
 
@@ -44,7 +44,7 @@ function container(change: (deal: DealContainer['deal']) => void = () => undefin
 const code = (fn: () => void): string => lilypadErrorOf(fn).code
 
 describe('checkDealTerms', () => {
-  const expected = {account: JC, jobOfferId: postedId}
+  const expected = {account: JC, jobOfferId: postedId, offer: posted}
 
   it('accepts the deal for the offer we posted', () => {
     expect(() => {
@@ -67,6 +67,9 @@ describe('checkDealTerms', () => {
         deal.job_offer.module = {...deal.job_offer.module, hash: 'v9.9.9'}
       },
       (deal) => {
+        deal.job_offer.spec = {...deal.job_offer.spec, gpu: 8}
+      },
+      (deal) => {
         deal.members.mediators = [STRANGER]
       },
       (deal) => {
@@ -83,6 +86,28 @@ describe('checkDealTerms', () => {
         }),
       ).toBe('DEAL_TERMS_INVALID')
     }
+  })
+
+  it('checks the module and inputs against the record when the offer itself is not at hand', () => {
+    const fromRecord = {
+      account: JC,
+      jobOfferId: postedId,
+      module: {repo: posted.module.repo, ref: posted.module.hash},
+      inputs: {Message: 'hi'},
+    }
+    expect(() => {
+      checkDealTerms(container(), fromRecord)
+    }).not.toThrow()
+    expect(
+      code(() => {
+        checkDealTerms(
+          container((deal) => {
+            deal.job_offer.inputs = {Message: 'other'}
+          }),
+          fromRecord,
+        )
+      }),
+    ).toBe('DEAL_TERMS_INVALID')
   })
 
   it('refuses when the run recorded no job offer ID', () => {
