@@ -13,6 +13,7 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from '@jest/globals'
 import {JsonRpcProvider} from 'ethers'
 
+import {getResultAdded} from '../../src/core/chain/events.js'
 import {LilypadToken__factory} from '../../src/core/chain/generated/factories/LilypadToken__factory.js'
 import {type DevnetState, devnetPrivateKey, processAlive} from '../../src/core/config/index.js'
 import {spawnCli} from '../helpers/run-cli.js'
@@ -123,8 +124,23 @@ describe('a lying provider', () => {
       expect((JSON.parse(fresh.stdout) as {error: {code: string}}).error.code).toBe('RESULT_MISMATCH')
       expect(await exists(mine)).toBe(false)
       expect(await exists(`${mine}.disputed`)).toBe(true)
-      // Rejected: the job creator gets its payment collateral back and pays the 1 LP mediation fee.
-      expect(await net.lp(jc)).toBe(before - LP)
+      // Disputed outside a run (deals dispute), deals wait follows the deal on chain to its ruling.
+      const detached = await net.cli(['run', 'cowsay:v0.0.3', '-i', 'Message=again', '--detach', '--json'])
+      const second = (JSON.parse(detached.stdout) as {result: {dealId: string}}).result.dealId
+      for (let i = 0; i < 200; i += 1) {
+        if ((await getResultAdded(net.provider, net.state.contracts.LilypadController, second)) !== undefined)
+          break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      expect((await net.cli(['deals', 'dispute', second, '--json'])).status).toBe(0)
+      const followed = await net.cli(['deals', 'wait', second, '--json'], 90_000)
+      expect(followed.status).toBe(6)
+      const ruled = (JSON.parse(followed.stdout) as {error: {code: string; details: Record<string, string>}})
+        .error
+      expect(ruled).toMatchObject({code: 'JOB_DISPUTED', details: {dealId: second, ruling: 'rejected'}})
+      // Both rejected: each time the job creator gets its payment collateral back and pays the 1 LP
+      // mediation fee.
+      expect(await net.lp(jc)).toBe(before - 2n * LP)
       expect(await net.lp(net.state.contracts.LilypadController)).toBe(escrow)
     } finally {
       await net.down()

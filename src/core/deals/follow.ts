@@ -1012,6 +1012,10 @@ async function followLoop(ctx: FollowContext, waker: Waker): Promise<RunOutcome>
         throw lilypadError('JOB_CANCELLED', {message: `Deal ${dealId} was cancelled.`, details: {dealId}})
       }
       if (container.state === GO_STATE.MediationAccepted || container.state === GO_STATE.MediationRejected) {
+        // On chain the ruling and what came back are read from the deal itself.
+        if (ctx.chain !== undefined) {
+          return await ruled(ctx, ctx.chain, dealId, `Deal ${dealId} was disputed.`, undefined)
+        }
         throw lilypadError('JOB_DISPUTED', {
           message: `Deal ${dealId} ended in mediation: ${state}.`,
           hints: [`lilypad deals show ${dealId}`],
@@ -1027,19 +1031,12 @@ async function followLoop(ctx: FollowContext, waker: Waker): Promise<RunOutcome>
     const chain = ctx.chain
     const onChain = chain === undefined ? undefined : await agreementOf(chain, dealId)
     if (chain !== undefined && onChain !== undefined) {
-      if (onChain.state === 4) {
+      if (onChain.state === 4 || onChain.state === 5 || onChain.state === 6) {
         return await ruled(ctx, chain, dealId, `Deal ${dealId} was disputed.`, undefined)
       }
       if (onChain.state >= 5) {
         const ended = stateName(onChain.state)
         ctx.record = ctx.journal.update(ctx.record.id, {state: ended})
-        if (onChain.state === 5 || onChain.state === 6) {
-          throw lilypadError('JOB_DISPUTED', {
-            message: `Deal ${dealId} ended in mediation: ${ended}.`,
-            hints: [`lilypad deals show ${dealId}`],
-            details: {dealId, state: ended},
-          })
-        }
         throw timedOut(ctx.record, ended, dealId, true)
       }
       const waiting = (onChain.state === 0 && onChain.jobCreatorAgreed) || onChain.state === 1
