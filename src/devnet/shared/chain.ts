@@ -5,7 +5,7 @@
  */
 import {setTimeout as delay} from 'node:timers/promises'
 
-import type {ContractTransactionResponse, TransactionReceipt} from 'ethers'
+import {type ContractTransactionResponse, MaxUint256, type TransactionReceipt} from 'ethers'
 
 import {toChainError} from '../../core/chain/errors.js'
 import type {LilypadToken} from '../../core/chain/generated/LilypadToken.js'
@@ -56,8 +56,8 @@ export async function sendAndWait(
 }
 
 /**
- * Makes sure `spender` may take at least `amount` of the owner's LP, approving exactly `amount` when
- * the allowance is short.
+ * Makes sure `spender` may take at least `amount` of the owner's LP, approving it for good (the
+ * maximum allowance) when the allowance is short.
  *
  * @returns the approve transaction's hash, or undefined when none was needed
  * @throws the codes of {@link sendAndWait}
@@ -77,7 +77,9 @@ export async function ensureAllowance(
     throw toChainError(error, {action: 'read the LP allowance', account: owner})
   }
   if (allowance >= amount) return undefined
-  const receipt = await sendAndWait(() => token.approve(spender, amount), {
+  // A standing approval of the protocol's own contract, which pulls only what each of our own calls
+  // names: approving exact amounts per deal lets concurrent deals spend each other's allowance.
+  const receipt = await sendAndWait(() => token.approve(spender, MaxUint256), {
     action: 'approve the controller to take LP',
     account: owner,
     signal,
