@@ -532,9 +532,7 @@ function checkKey(config: Config): {check: DoctorCheck; account?: string} {
             'key',
             'fail',
             `The keystore account ${stored.address} has a public development key; it is refused on "${config.network.name}".`,
-            [
-              'Choose another account: lilypad wallet use <address>, or create one: lilypad wallet create.',
-            ],
+            ['Choose another account: lilypad wallet use <address>, or create one: lilypad wallet create.'],
             'WELL_KNOWN_KEY',
           ),
         }
