@@ -11,7 +11,7 @@ import {type ChainClient, connectNetwork, parsePrivateKey} from '../chain/client
 import {LilypadToken__factory} from '../chain/generated/factories/LilypadToken__factory.js'
 import type {NetworkProfile, ResolvedConfig} from '../config/index.js'
 import {lilypadError} from '../errors/index.js'
-import {engineOf} from '../module/validate.js'
+import {WASM_PROVIDERS_NOTE, engineOf} from '../module/validate.js'
 import type {ModuleInputs} from '../module/inputs.js'
 import {type RenderedModule, renderModule} from '../module/render-module.js'
 import type {ModuleSpec} from '../module/validate.js'
@@ -191,6 +191,8 @@ async function prepare(options: RunJobOptions, forPreview: boolean): Promise<Pre
     const chainId = chainClient?.chainId ?? network.chainId
     assertKeyAllowed(key, network, chainId)
     for (const warning of rendered.warnings) {
+      // Which providers run the engine is checked below against the network's own offers.
+      if (warning.message === WASM_PROVIDERS_NOTE) continue
       emit({type: 'run.warning', message: `${warning.pointer}: ${warning.message}`})
     }
     const offer = buildJobOffer({

@@ -10,6 +10,13 @@ import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {lilypadError} from '../errors/index.js'
 import {MODULE_SCHEMA, type ModuleSpec, type SchemaNode} from './schema.js'
 
+/**
+ * The warning for a Wasm module: which networks run it. `lilypad run` leaves it out, since it checks
+ * the network's own resource offers instead (NO_PROVIDER when none takes the engine).
+ */
+export const WASM_PROVIDERS_NOTE =
+  'Wasm runs on the lilypad devnet and Bacalhau Wasm providers; current Lilypad resource providers run Docker only'
+
 export type {DockerSpec, JobSpec, MachineSpec, ModuleSpec, StorageSpec, WasmSpec} from './schema.js'
 
 /** One finding about a module. */
@@ -362,8 +369,7 @@ function checkRunnable(module: unknown, problems: ProblemList, warnings: Problem
       const pointer = named === 'wasm' ? `${base}/Engine` : `${base}/EngineSpec/Type`
       warnings.add({
         pointer,
-        message:
-          'Wasm runs on the lilypad devnet and Bacalhau Wasm providers; current Lilypad resource providers run Docker only',
+        message: WASM_PROVIDERS_NOTE,
       })
       const wasm = record(spec.Wasm)
       const entry = wasm?.EntryModule
