@@ -73,8 +73,3 @@ export function formatCostPreview(preview: {
   lines.push('Nothing was sent (--dry-run).')
   return lines.join('\n')
 }
-
-/** The hint printed on Ctrl-C: the run is kept and can be resumed. */
-export function formatResumeHint(dealId: string | undefined, runId: string): string {
-  return `Stopped waiting. The job keeps running; resume with: lilypad deals wait ${dealId ?? runId}`
-}
